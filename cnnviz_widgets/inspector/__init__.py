@@ -1,0 +1,7 @@
+"""ModelInspector and the machinery that reaches every layer of any Keras model."""
+
+from cnnviz_widgets.inspector.graph import LayerRecord, TracedGraph, trace_model
+from cnnviz_widgets.inspector.model_inspector import ModelInspector, Prediction
+from cnnviz_widgets.inspector.preprocessing import PREPROCESSORS
+
+__all__ = ["LayerRecord", "ModelInspector", "PREPROCESSORS", "Prediction", "TracedGraph", "trace_model"]

@@ -1,0 +1,312 @@
+"""Reaching every layer output of any Keras 3 model: the only module that fights Keras.
+
+Keras 3 cannot build ``keras.Model(m.inputs, [layer.output ...])`` for nested models
+(a base network used as a layer), for subclassed models, and ``m.output`` is undefined
+for Sequential models built without an ``Input``. So the inspector never asks layers for
+their ``.output``. Instead :func:`trace_model` re-calls the model's layers, in graph
+order, on one fresh ``keras.Input``:
+
+- a ``Sequential`` model is walked layer by layer;
+- a functional model is walked node by node with Keras's own graph runner
+  (``Function._run_through_graph`` with a ``call_fn``, private API pinned by a test),
+  so residual DAGs keep their structure;
+- a nested model (any of the above used as a layer) is flattened recursively, its inner
+  layers named ``outer/inner`` (``vgg16/block5_conv3``); the nested model's own output is
+  recorded under its name as well;
+- a subclassed model is traced symbolically by calling its ``call`` on the fresh input
+  while ``Layer.__call__`` is briefly routed through the tracer, so that each sub-layer
+  it calls is recorded. Code that only runs eagerly (raw TensorFlow ops on symbolic
+  tensors) cannot be traced, and the error says so.
+
+Every recorded tensor belongs to one graph, so one multi-output model
+(:attr:`TracedGraph.feature_model`) yields every activation and the prediction in a
+single forward pass. Re-calling a layer adds a node to that layer's call history but does
+not change its weights, configuration or the user's model graph.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+
+from cnnviz_widgets.errors import LayerNotFoundError, NotAnImageModelError, UnsupportedModelError
+
+OUTPUT_KEY = "__output__"
+LOGITS_KEY = "__logits__"
+
+_SOFT_ACTIVATIONS = ("softmax", "sigmoid")
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One reachable layer output.
+
+    Attributes:
+        name: qualified name, ``outer/inner`` for layers inside nested models.
+        kind: one of ``conv``, ``pool``, ``dense``, ``activation``, ``normalization``, ``other``.
+        output_shape: output shape without the batch axis.
+        kernel_shape: the kernel shape for convolution layers, else None.
+        class_name: the Keras class name (``Conv2D``...).
+    """
+
+    name: str
+    kind: str
+    output_shape: tuple[int | None, ...]
+    kernel_shape: tuple[int, ...] | None
+    class_name: str
+
+    @property
+    def is_spatial(self) -> bool:
+        """True for 4-D outputs (H, W, C without the batch axis)."""
+        return len(self.output_shape) == 3
+
+
+@dataclass
+class TracedGraph:
+    """The result of :func:`trace_model`: one graph holding every layer's output."""
+
+    input: Any
+    output: Any
+    tensors: dict[str, Any]
+    layer_objects: dict[str, keras.layers.Layer]
+    records: list[LayerRecord]
+    output_activation: str
+    logits: Any | None
+    feature_model: keras.Model = field(repr=False)
+
+    def record(self, name: str) -> LayerRecord:
+        """The record of layer ``name`` (qualified, or an unambiguous last path component)."""
+        return self._by_name()[self.resolve(name)]
+
+    def resolve(self, name: str) -> str:
+        """Return the qualified name for ``name``; raise :class:`LayerNotFoundError` if unknown."""
+        by_name = self._by_name()
+        if name in by_name:
+            return name
+        tails = [n for n in by_name if n.rsplit("/", 1)[-1] == name]
+        if len(tails) == 1:
+            return tails[0]
+        raise LayerNotFoundError(name, by_name)
+
+    def _by_name(self) -> dict[str, LayerRecord]:
+        return {r.name: r for r in self.records}
+
+
+def layer_kind(layer: keras.layers.Layer) -> str:
+    """Classify a layer as conv, pool, dense, activation, normalization or other."""
+    names = [cls.__name__ for cls in type(layer).__mro__]
+    if any("Conv" in n for n in names):
+        return "conv"
+    if any("Pooling" in n for n in names):
+        return "pool"
+    if any(n in ("Dense", "EinsumDense") for n in names):
+        return "dense"
+    if any(n in ("Activation", "ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU") for n in names):
+        return "activation"
+    if any("Normalization" in n for n in names):
+        return "normalization"
+    return "other"
+
+
+def _kernel_shape(layer: keras.layers.Layer) -> tuple[int, ...] | None:
+    for attr in ("kernel", "depthwise_kernel"):
+        try:
+            kernel = getattr(layer, attr, None)
+        except Exception:  # some layers raise from properties before build
+            kernel = None
+        if kernel is not None:
+            return tuple(int(d) for d in kernel.shape)
+    return None
+
+
+def _activation_name(layer: keras.layers.Layer) -> str | None:
+    """The name of the softmax/sigmoid a layer applies last, or None."""
+    if type(layer).__name__ == "Softmax":
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None)
+    return name if name in _SOFT_ACTIVATIONS else None
+
+
+class _Tracer:
+    """Re-calls a model's layers on a new input and records each output under a qualified name."""
+
+    _patch_lock = threading.RLock()
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, Any] = {}
+        self.layer_objects: dict[str, keras.layers.Layer] = {}
+        self.last_call: tuple[keras.layers.Layer, tuple, Any] | None = None
+        self._in_leaf = 0
+
+    # -- recording --------------------------------------------------------
+    def _record(self, name: str, layer: keras.layers.Layer, output: Any) -> None:
+        key, k = name, 2
+        while key in self.tensors:  # a shared layer called twice: name, name#2, ...
+            key, k = f"{name}#{k}", k + 1
+        self.tensors[key] = output
+        self.layer_objects[key] = layer
+
+    # -- walking ----------------------------------------------------------
+    def call(self, layer: Any, args: tuple, kwargs: dict, prefix: str) -> Any:
+        """Call ``layer`` (or a plain operation) on symbolic ``args``, flattening nested models."""
+        if not isinstance(layer, keras.layers.Layer):
+            return layer(*args, **kwargs)  # a functional op such as keras.ops.add
+        if isinstance(layer, keras.Model):
+            output = self.run_model(layer, args, kwargs, prefix + layer.name + "/")
+        else:
+            self._in_leaf += 1
+            try:
+                output = _ORIGINAL_CALL(layer, *args, **kwargs)
+            finally:
+                self._in_leaf -= 1
+            self.last_call = (layer, args, output)
+        self._record(prefix + layer.name, layer, output)
+        return output
+
+    def run_model(self, model: keras.Model, args: tuple, kwargs: dict, prefix: str) -> Any:
+        """Run the body of ``model`` layer by layer, recording inner layers under ``prefix``."""
+        if isinstance(model, keras.Sequential):
+            x = args[0]
+            for sub in model.layers:
+                x = self.call(sub, (x,), {}, prefix)
+            return x
+        if hasattr(model, "_run_through_graph") and hasattr(model, "_nodes_by_depth"):
+            outputs = model._run_through_graph(
+                list(args) if len(args) > 1 else args[0],
+                operation_fn=lambda op: op,
+                call_fn=lambda op, *a, **k: self.call(op, a, k, prefix),
+            )
+            return outputs[0] if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else outputs
+        return self._run_subclassed(model, args, kwargs, prefix)
+
+    def _run_subclassed(self, model: keras.Model, args: tuple, kwargs: dict, prefix: str) -> Any:
+        tracer = self
+
+        def routed_call(layer, *a, **k):
+            if tracer._in_leaf:
+                return _ORIGINAL_CALL(layer, *a, **k)
+            return tracer.call(layer, a, k, prefix)
+
+        with self._patch_lock:
+            keras.layers.Layer.__call__ = routed_call
+            try:
+                return model.call(*args, **kwargs)
+            except Exception as exc:
+                raise UnsupportedModelError(
+                    f"The subclassed model {model.name!r} could not be traced symbolically: its "
+                    f"`call` failed on a symbolic keras.Input ({type(exc).__name__}: {exc}). Layer "
+                    "outputs of a subclassed model can only be reached when `call` uses Keras layers "
+                    "and keras.ops (not raw TensorFlow ops or Python control flow on tensor values). "
+                    "Rebuild it as a functional model to inspect it."
+                ) from exc
+            finally:
+                keras.layers.Layer.__call__ = _ORIGINAL_CALL
+
+
+_ORIGINAL_CALL: Callable = keras.layers.Layer.__call__
+
+
+def model_input_shape(model: keras.Model) -> tuple[int | None, ...]:
+    """Input shape of a single-input image model, without the batch axis.
+
+    Raises:
+        NotAnImageModelError: several inputs, or an input that is not (H, W, C).
+        UnsupportedModelError: a subclassed model never built or called.
+    """
+    shape = None
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if inputs:
+        if len(inputs) != 1:
+            raise NotAnImageModelError(
+                f"The model {model.name!r} has {len(inputs)} inputs; cnnviz-widgets needs one image input.")
+        shape = tuple(inputs[0].shape[1:])
+    else:
+        build_shapes = getattr(model, "_build_shapes_dict", None) or {}
+        if len(build_shapes) == 1:
+            shape = tuple(next(iter(build_shapes.values())))[1:]
+    if shape is None:
+        raise UnsupportedModelError(
+            f"The model {model.name!r} has no known input shape (a subclassed model that was never "
+            "built or called). Call `model.build((None, H, W, C))` first, or pass input_shape=(H, W, C).")
+    if len(shape) != 3:
+        raise NotAnImageModelError(
+            f"The model {model.name!r} takes inputs of shape {shape}; expected an image input (H, W, C).")
+    return shape
+
+
+def trace_model(model: keras.Model, input_shape: tuple[int, int, int]) -> TracedGraph:
+    """Trace ``model`` on a fresh ``keras.Input(input_shape)`` and build its feature model.
+
+    Args:
+        model: any single-input Keras model (functional, Sequential, nested, subclassed).
+        input_shape: (H, W, C) with concrete sizes.
+
+    Returns:
+        A :class:`TracedGraph` whose ``feature_model`` maps a batch (N, H, W, C) to a dict
+        of every layer output plus ``__output__`` (the prediction) and, when the model ends
+        in softmax or sigmoid, ``__logits__`` (the pre-activation scores).
+    """
+    tracer = _Tracer()
+    inp = keras.Input(shape=tuple(input_shape), name="cnnviz_input", dtype="float32")
+    output = tracer.run_model(model, (inp,), {}, prefix="")
+    if isinstance(output, dict):
+        output = next(iter(output.values()))
+    if isinstance(output, (list, tuple)):
+        output = output[0]  # multi-output models: the first output is explained
+
+    output_activation, logits = _find_logits(tracer, output)
+    records = [
+        LayerRecord(
+            name=name,
+            kind=layer_kind(tracer.layer_objects[name]),
+            output_shape=tuple(tensor.shape[1:]),
+            kernel_shape=_kernel_shape(tracer.layer_objects[name]),
+            class_name=type(tracer.layer_objects[name]).__name__,
+        )
+        for name, tensor in tracer.tensors.items()
+        if hasattr(tensor, "shape")
+    ]
+    if not any(r.is_spatial for r in records):
+        raise NotAnImageModelError(
+            f"The model {model.name!r} has no layer with a spatial (4-D) output; it does not look like "
+            "a convolutional image model.")
+    outputs = {r.name: tracer.tensors[r.name] for r in records}
+    outputs[OUTPUT_KEY] = output
+    if logits is not None:
+        outputs[LOGITS_KEY] = logits
+    feature_model = keras.Model(inp, outputs, name=f"cnnviz_features_{model.name}")
+    return TracedGraph(
+        input=inp, output=output, tensors=dict(tracer.tensors), layer_objects=dict(tracer.layer_objects),
+        records=records, output_activation=output_activation, logits=logits, feature_model=feature_model,
+    )
+
+
+def _find_logits(tracer: _Tracer, output: Any) -> tuple[str, Any | None]:
+    """Find the pre-softmax/sigmoid scores of the last layer, without touching the user's layers.
+
+    A separate Activation/Softmax layer: its input is the logits. A Dense or Conv layer with
+    a built-in softmax/sigmoid: a linear twin of it, holding a copy of its weights, is called on
+    the same input.
+    """
+    if tracer.last_call is None or tracer.last_call[2] is not output:
+        return "none", None
+    layer, args, _ = tracer.last_call
+    name = _activation_name(layer)
+    if name is None or not args:
+        return "none", None
+    if layer_kind(layer) == "activation":
+        return name, args[0]
+    config = layer.get_config()
+    config.update(activation="linear", name=layer.name + "_cnnviz_logits")
+    twin = type(layer).from_config(config)
+    logits = twin(args[0])
+    twin.set_weights(layer.get_weights())
+    return name, logits

@@ -1,0 +1,105 @@
+"""Turning user images (paths, PIL images, arrays) into uint8 RGB arrays of a given size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from cnnviz_widgets.errors import ChannelCountError, ImageFileNotFoundError, ImageReadError
+
+ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, bytes]
+
+
+def to_pil(image: ImageLike) -> Image.Image:
+    """Open or convert ``image`` to an RGB ``PIL.Image``.
+
+    Accepts a file path, encoded image bytes (PNG, JPEG...), a ``PIL.Image`` or a numpy
+    array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of dtype uint8, bool, int or float.
+    Float arrays whose maximum is at most 1 are taken as [0, 1]; others as [0, 255].
+    """
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        if not path.exists():
+            raise ImageFileNotFoundError(f"Image file not found: {str(path)!r}")
+        if path.is_dir():
+            raise ImageReadError(f"Expected an image file, got a directory: {str(path)!r}")
+        try:
+            with Image.open(path) as opened:
+                opened.load()
+                return _rgb(opened)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise ImageReadError(f"Cannot read {str(path)!r} as an image ({exc}); expected PNG, JPEG, BMP, GIF...") from exc
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        import io
+
+        try:
+            with Image.open(io.BytesIO(bytes(image))) as opened:
+                opened.load()
+                return _rgb(opened)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise ImageReadError(f"Cannot decode {len(image)} bytes as an image ({exc})") from exc
+    if isinstance(image, Image.Image):
+        return _rgb(image)
+    if isinstance(image, np.ndarray) or hasattr(image, "__array__"):
+        return Image.fromarray(_array_to_uint8_rgb(np.asarray(image)))
+    raise ImageReadError(
+        f"Expected an image as a file path, bytes, PIL.Image or numpy array; got {type(image).__name__}")
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    return image.convert("RGB")
+
+
+def _array_to_uint8_rgb(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 3 and array.shape[0] == 1 and array.shape[-1] in (1, 3, 4) and array.shape[1] > 4:
+        array = array[0]  # a batch of one
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
+        raise ChannelCountError(
+            f"Expected an image array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ImageReadError(f"The image array is empty: shape {array.shape}")
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.number):
+            raise ImageReadError(f"Expected a numeric image array; got dtype {array.dtype}")
+        values = array.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ImageReadError("The image array contains NaN or infinite values")
+        if np.issubdtype(array.dtype, np.floating) and values.max(initial=0) <= 1.0:
+            values = values * 255.0
+        array = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    if array.shape[-1] == 4:
+        alpha = array[..., 3:4].astype(np.float32) / 255.0
+        array = np.rint(array[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return np.ascontiguousarray(array)
+
+
+def load_rgb(image: ImageLike, size: tuple[int, int] | None) -> np.ndarray:
+    """``image`` as uint8 (H, W, 3), resized (bilinear, Pillow) to ``size = (H, W)`` when given."""
+    pil = to_pil(image)
+    if size is not None and pil.size != (size[1], size[0]):
+        pil = pil.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.asarray(pil, np.uint8).copy()
+
+
+def to_model_pixels(rgb: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 (H, W, 3) to float32 (H, W, channels) pixels in [0, 255] (luminance for 1 channel)."""
+    if channels == 3:
+        return rgb.astype(np.float32)
+    if channels == 1:
+        gray = np.asarray(Image.fromarray(rgb).convert("L"), np.float32)
+        return gray[..., None]
+    raise ChannelCountError(f"The model expects {channels} input channels; only 1 (grayscale) or 3 (RGB) are supported")

@@ -1,0 +1,371 @@
+"""ModelInspector: one object that wraps a Keras model and serves every widget.
+
+Lifecycle: the model is traced once into a multi-output feature model (see
+:mod:`cnnviz_widgets.inspector.graph`) and its forward function compiled once.
+``set_image`` converts and preprocesses an image; the first request for an activation or
+a prediction runs ONE forward pass that yields every layer output and the prediction,
+cached per (model, image) in a cache bounded in bytes. Widgets observe the traits
+``image_version`` and ``model_version`` and re-read what they need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+import traitlets
+
+from cnnviz_widgets.data.class_names import resolve_class_names
+from cnnviz_widgets.errors import ChannelCountError, NoImageError, NotAnImageModelError, PreprocessingError
+from cnnviz_widgets.inspector.cache import ByteLRUCache
+from cnnviz_widgets.inspector.graph import (
+    LOGITS_KEY,
+    OUTPUT_KEY,
+    LayerRecord,
+    TracedGraph,
+    model_input_shape,
+    trace_model,
+)
+from cnnviz_widgets.inspector.images import ImageLike, load_rgb, to_model_pixels
+from cnnviz_widgets.inspector.loading import load_model_file
+from cnnviz_widgets.inspector.preprocessing import Preprocess, resolve_preprocessing
+
+log = logging.getLogger("cnnviz_widgets")
+
+DEFAULT_SPATIAL_SIZE = 224
+"""Input size used for models whose input layer leaves height and width open."""
+
+
+class Prediction(NamedTuple):
+    """One entry of :meth:`ModelInspector.top_k`."""
+
+    index: int
+    name: str
+    probability: float
+
+
+@dataclass
+class _ModelState:
+    """Everything derived from the model; swapped as a whole so a failed change leaves no trace."""
+
+    model: keras.Model
+    graph: TracedGraph
+    forward: Any
+    input_shape: tuple[int, int, int]
+    preprocess_name: str
+    preprocess: Preprocess
+    preprocess_reason: str
+    class_names: tuple[str, ...]
+    is_default: bool
+
+
+class ModelInspector(traitlets.HasTraits):
+    """Wraps a Keras image model: its layers, the current image, and one cached forward pass.
+
+    Args:
+        model: a ``keras.Model``; a path to a ``.keras`` or ``.h5`` file; or None for the
+            embedded default model (which also preloads its first sample image).
+        preprocess: a callable on float32 (N, H, W, C) pixels in [0, 255], a name from
+            :data:`~cnnviz_widgets.inspector.preprocessing.PREPROCESSORS`, or ``"auto"``.
+        class_names: a list of names, ``"imagenet"``, or None for ``class 0 .. n-1``
+            (the default model knows its own names).
+        safe_mode: when loading a file, refuse arbitrary code (``Lambda`` layers).
+        input_shape: (H, W, C) to use when the model leaves it open (a subclassed model
+            never built, or ``include_top=False`` applications with ``None`` sizes).
+        cache_bytes: budget of the per-image activation cache.
+    """
+
+    image_version = traitlets.Int(0, help="Incremented after every successful set_image.")
+    model_version = traitlets.Int(0, help="Incremented after every successful model change.")
+
+    def __init__(
+        self,
+        model: keras.Model | str | os.PathLike | None = None,
+        *,
+        preprocess: str | Preprocess = "auto",
+        class_names: str | Sequence[str] | None = None,
+        safe_mode: bool = True,
+        input_shape: tuple[int, int, int] | None = None,
+        cache_bytes: int = 512 * 2**20,
+    ) -> None:
+        super().__init__()
+        self._lock = threading.RLock()
+        self._cache = ByteLRUCache(cache_bytes)
+        self._state: _ModelState | None = None
+        self._image: np.ndarray | None = None
+        self._batch: np.ndarray | None = None
+        self._image_key: str | None = None
+        self.forward_passes = 0
+        """Number of forward passes run so far (each yields every layer output)."""
+        self.set_model(model, preprocess=preprocess, class_names=class_names, safe_mode=safe_mode,
+                       input_shape=input_shape)
+        if self._state.is_default:
+            from cnnviz_widgets.data.default_model import sample_images
+
+            self.set_image(sample_images()[0]["image"])
+
+    # ------------------------------------------------------------------ model
+    def set_model(
+        self,
+        model: keras.Model | str | os.PathLike | None = None,
+        *,
+        preprocess: str | Preprocess = "auto",
+        class_names: str | Sequence[str] | None = None,
+        safe_mode: bool = True,
+        input_shape: tuple[int, int, int] | None = None,
+    ) -> None:
+        """Replace the inspected model (same arguments as the constructor).
+
+        The current image, if any, is kept and re-preprocessed for the new model. On any
+        error the inspector keeps its previous model and image.
+        """
+        state = self._build_state(model, preprocess, class_names, safe_mode, input_shape)
+        with self._lock:
+            batch = None
+            if self._image is not None:
+                batch = self._preprocess(state, load_rgb(self._image, state.input_shape[:2]))
+            old_image = self._image
+            self._state = state
+            if batch is not None:
+                self._image = load_rgb(old_image, state.input_shape[:2])
+                self._batch = batch
+                self._image_key = _digest(batch)
+            self._cache.clear()
+        log.info("cnnviz: preprocessing %r (%s)", state.preprocess_name, state.preprocess_reason)
+        self.model_version += 1
+
+    def _build_state(self, model, preprocess, class_names, safe_mode, input_shape) -> _ModelState:
+        is_default = model is None
+        if is_default:
+            from cnnviz_widgets.data.default_model import load_default_model
+            from cnnviz_widgets.data.shapes import CLASS_NAMES
+
+            model = load_default_model()
+            class_names = CLASS_NAMES if class_names is None else class_names
+        elif isinstance(model, (str, os.PathLike)):
+            model = load_model_file(model, safe_mode=safe_mode)
+        elif not isinstance(model, keras.Model):
+            raise TypeError(f"model must be a keras.Model, a path to a .keras/.h5 file, or None; got {type(model).__name__}")
+
+        shape = _resolve_input_shape(model, input_shape)
+        graph = trace_model(model, shape)
+        n_classes = int(graph.output.shape[-1])
+        names = resolve_class_names(class_names, n_classes)
+        pre_name, pre_fn, pre_reason = resolve_preprocessing(preprocess, model)
+        spec = tf.TensorSpec((None, *shape), tf.float32)
+        feature_model = graph.feature_model
+        forward = tf.function(lambda x: feature_model(x, training=False), input_signature=[spec])
+        return _ModelState(model, graph, forward, shape, pre_name, pre_fn, pre_reason, names, is_default)
+
+    @property
+    def model(self) -> keras.Model:
+        """The inspected Keras model (never modified)."""
+        return self._state.model
+
+    @property
+    def graph(self) -> TracedGraph:
+        """The traced graph: every layer output as a tensor of one graph (for methods)."""
+        return self._state.graph
+
+    @property
+    def feature_model(self) -> keras.Model:
+        """Multi-output model: batch -> dict of every layer output, ``__output__`` and maybe ``__logits__``."""
+        return self._state.graph.feature_model
+
+    @property
+    def layers(self) -> list[LayerRecord]:
+        """Every reachable layer, in call order, with qualified names, kinds and output shapes."""
+        return list(self._state.graph.records)
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Qualified names of every reachable layer."""
+        return [r.name for r in self._state.graph.records]
+
+    @property
+    def conv_layer_names(self) -> list[str]:
+        """Qualified names of the layers with spatial (4-D) outputs."""
+        return [r.name for r in self._state.graph.records if r.is_spatial]
+
+    def layer(self, name: str) -> LayerRecord:
+        """The record of one layer (qualified name, or an unambiguous unqualified one)."""
+        return self._state.graph.record(name)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) the model sees."""
+        return self._state.input_shape
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(H, W) the images are resized to."""
+        return self._state.input_shape[:2]
+
+    @property
+    def preprocessing(self) -> str:
+        """Name of the preprocessing in use."""
+        return self._state.preprocess_name
+
+    @property
+    def preprocessing_reason(self) -> str:
+        """Why that preprocessing was chosen."""
+        return self._state.preprocess_reason
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self._state.class_names
+
+    @property
+    def n_classes(self) -> int:
+        return len(self._state.class_names)
+
+    @property
+    def output_activation(self) -> str:
+        """``softmax``, ``sigmoid`` or ``none``: the activation the model applies last."""
+        return self._state.graph.output_activation
+
+    def preprocess(self, pixels: np.ndarray) -> np.ndarray:
+        """Apply this inspector's preprocessing to float pixels (N, H, W, C) in [0, 255]."""
+        return np.asarray(self._state.preprocess(np.asarray(pixels, np.float32)), np.float32)
+
+    # ------------------------------------------------------------------ image
+    def set_image(self, image: ImageLike) -> None:
+        """Show ``image``: a path, encoded bytes, a ``PIL.Image`` or an array (H, W[, C]).
+
+        It is converted to RGB and resized to the model's input size. On error the previous
+        image stays in place.
+        """
+        state = self._state
+        rgb = load_rgb(image, state.input_shape[:2])
+        batch = self._preprocess(state, rgb)
+        with self._lock:
+            self._image, self._batch, self._image_key = rgb, batch, _digest(batch)
+        self.image_version += 1
+
+    @staticmethod
+    def _preprocess(state: _ModelState, rgb: np.ndarray) -> np.ndarray:
+        pixels = to_model_pixels(rgb, state.input_shape[2])[None]
+        try:
+            batch = np.asarray(state.preprocess(pixels.copy()), np.float32)
+        except Exception as exc:
+            raise PreprocessingError(f"The preprocessing {state.preprocess_name!r} failed: {exc}") from exc
+        if batch.shape != pixels.shape:
+            raise PreprocessingError(
+                f"The preprocessing {state.preprocess_name!r} returned shape {batch.shape}; expected {pixels.shape}")
+        return batch
+
+    @property
+    def has_image(self) -> bool:
+        return self._image is not None
+
+    @property
+    def image(self) -> np.ndarray:
+        """The displayed image, uint8 (H, W, 3)."""
+        self._require_image()
+        return self._image
+
+    @property
+    def batch(self) -> np.ndarray:
+        """The preprocessed batch the model sees, float32 (1, H, W, C)."""
+        self._require_image()
+        return self._batch
+
+    def _require_image(self) -> None:
+        if self._image is None:
+            raise NoImageError("No image yet: call inspector.set_image(path_or_array) first.")
+
+    # ------------------------------------------------------------------ forward pass
+    def _results(self) -> dict[str, np.ndarray]:
+        self._require_image()
+        with self._lock:
+            key = (self.model_version, self._image_key)
+            results = self._cache.get(key)
+            if results is None:
+                outputs = self._state.forward(tf.constant(self._batch))
+                results = {name: np.asarray(t)[0].astype(np.float32, copy=False) for name, t in outputs.items()}
+                self.forward_passes += 1
+                self._cache.put(key, results)
+            return results
+
+    def activations(self, layer_name: str) -> np.ndarray:
+        """Output of one layer for the current image: float32 (h, w, c) for spatial layers."""
+        name = self._state.graph.resolve(layer_name)
+        return self._results()[name]
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """The model's own output for the current image, float32 (n_classes,)."""
+        return self._results()[OUTPUT_KEY]
+
+    @property
+    def logits(self) -> np.ndarray:
+        """Pre-softmax/sigmoid scores (n_classes,). For a model without a final softmax or
+        sigmoid the outputs themselves are taken as the logits."""
+        results = self._results()
+        return results.get(LOGITS_KEY, results[OUTPUT_KEY])
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Class probabilities (n_classes,); a softmax of the outputs when the model has none."""
+        outputs = self.outputs
+        if self.output_activation != "none":
+            return outputs
+        if outputs.shape[-1] == 1:
+            return 1 / (1 + np.exp(-outputs))
+        shifted = np.exp(outputs - outputs.max())
+        return shifted / shifted.sum()
+
+    def top_k(self, k: int = 5) -> list[Prediction]:
+        """The ``k`` most probable classes as (index, name, probability), most probable first."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        probs = self.probabilities
+        order = np.argsort(-probs, kind="stable")[:k]
+        return [Prediction(int(i), self.class_names[i], float(probs[i])) for i in order]
+
+    @property
+    def cache_info(self) -> dict[str, int]:
+        """Cache statistics: entries, bytes held, budget, hits, misses and forward passes."""
+        c = self._cache
+        return {"entries": len(c), "bytes": c.nbytes, "max_bytes": c.max_bytes, "hits": c.hits,
+                "misses": c.misses, "forward_passes": self.forward_passes}
+
+    def __repr__(self) -> str:
+        s = self._state
+        image = "no image" if self._image is None else f"image {self._image.shape[1]}x{self._image.shape[0]}"
+        return (f"<ModelInspector {s.model.name!r}: {len(s.graph.records)} layers "
+                f"({len(self.conv_layer_names)} spatial), input {s.input_shape}, {self.n_classes} classes, "
+                f"preprocessing {s.preprocess_name!r}, {image}>")
+
+
+def _digest(batch: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(batch).view(np.uint8)).hexdigest()
+
+
+def _resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None) -> tuple[int, int, int]:
+    if given is not None:
+        if len(given) != 3 or any(not isinstance(d, (int, np.integer)) or d <= 0 for d in given):
+            raise NotAnImageModelError(f"input_shape must be (H, W, C) with positive sizes; got {given!r}")
+        shape = tuple(int(d) for d in given)
+    else:
+        shape = model_input_shape(model)
+        h, w, c = shape
+        if c is None:
+            raise NotAnImageModelError(f"The model {model.name!r} leaves its channel count open; pass input_shape=(H, W, C)")
+        if h is None or w is None:
+            log.info("cnnviz: model %r leaves its input size open; using %d x %d", model.name,
+                     DEFAULT_SPATIAL_SIZE, DEFAULT_SPATIAL_SIZE)
+            h, w = h or DEFAULT_SPATIAL_SIZE, w or DEFAULT_SPATIAL_SIZE
+        shape = (int(h), int(w), int(c))
+    if shape[2] not in (1, 3):
+        raise ChannelCountError(
+            f"The model {model.name!r} expects {shape[2]} input channels; cnnviz-widgets supports 1 (grayscale) or 3 (RGB)")
+    return shape

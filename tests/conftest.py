@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny models of every kind, built in the tests (no downloads)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+L = keras.layers
+
+
+def tiny_functional(size: int = 32, classes: int = 3, *, separate_softmax: bool = False) -> keras.Model:
+    """conv -> pool -> conv -> GAP -> Dense(softmax), with fixed names."""
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((size, size, 3), name="img")
+    x = L.Conv2D(4, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = L.MaxPooling2D(2, name="pool1")(x)
+    x = L.Conv2D(6, 3, padding="same", name="conv2")(x)
+    x = L.BatchNormalization(name="bn2")(x)
+    x = L.Activation("relu", name="relu2")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    if separate_softmax:
+        x = L.Dense(classes, name="logits")(x)
+        out = L.Activation("softmax", name="probs")(x)
+    else:
+        out = L.Dense(classes, activation="softmax", name="head")(x)
+    return keras.Model(inp, out, name="tiny_functional")
+
+
+def seed001_sequential() -> keras.Model:
+    """Seed 001's create_model: a Sequential without Input, built by model.build (smaller sizes)."""
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([
+        L.Conv2D(8, 7, activation="relu"),
+        L.Conv2D(8, 5, activation="relu"),
+        L.Conv2D(8, 3, activation="relu"),
+        L.Flatten(),
+        L.Dense(16, activation="relu"),
+        L.Dense(3, activation="softmax"),
+    ])
+    model.build((None, 48, 48, 3))
+    return model
+
+
+def sequential_with_input() -> keras.Model:
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([
+        keras.Input((32, 32, 3)),
+        L.Conv2D(5, 3, activation="relu", name="c1"),
+        L.MaxPooling2D(name="p1"),
+        L.Conv2D(7, 3, activation="relu", name="c2"),
+        L.GlobalMaxPooling2D(name="gmp"),
+        L.Dense(4, activation="softmax", name="out"),
+    ], name="seq_in")
+
+
+def random_image(size: int = 32, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+
+
+def weights_snapshot(model: keras.Model) -> list[np.ndarray]:
+    return [np.array(w) for w in model.get_weights()]
+
+
+@pytest.fixture
+def functional_model() -> keras.Model:
+    return tiny_functional()
+
+
+@pytest.fixture(scope="session")
+def default_inspector():
+    from cnnviz_widgets import ModelInspector
+
+    return ModelInspector()
