@@ -43,7 +43,9 @@ CONVS = [
     ("block2_conv2", 64, 3, 1, "block2_pool"),
     ("block3_conv1", 96, 3, 1, None),
     ("block3_conv2", 96, 3, 1, None),
+    ("block3_conv3", 96, 3, 1, None),
 ]
+LAST_CONV = CONVS[-1][0]
 
 
 def build_model(pooling: str, *, with_bn: bool) -> keras.Model:
@@ -93,7 +95,7 @@ def augment(images: np.ndarray, masks: np.ndarray, rng: np.random.Generator):
 
 
 def grad_cam_pointing(model: keras.Model, images: np.ndarray, labels: np.ndarray,
-                      masks: np.ndarray, layer: str = "block3_conv2") -> tuple[float, float]:
+                      masks: np.ndarray, layer: str = LAST_CONV) -> tuple[float, float]:
     """Held-out accuracy and Grad-CAM pointing rate (peak inside the mask, among correct)."""
     from cnnviz_widgets.methods.cams import grad_cam_functional
     from cnnviz_widgets.methods.metrics import pointing_game
@@ -107,11 +109,39 @@ def grad_cam_pointing(model: keras.Model, images: np.ndarray, labels: np.ndarray
     return float(correct.mean()), float(hits.mean())
 
 
+def train(pooling: str = "max", train_size: int = 10000, epochs: int = 6, seed: int = 0,
+          log=print) -> tuple[keras.Model, keras.Model, float]:
+    """Train with BatchNorm, deterministically; returns (trained, BN-folded clean model, seconds)."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    start = time.perf_counter()
+    data = generate_shapes(train_size, size=SIZE, seed=seed)
+    val = generate_shapes(600, size=SIZE, seed=seed + 1000)
+    log(f"generated {len(data)} training images in {time.perf_counter() - start:.1f} s")
+
+    model = build_model(pooling, with_bn=True)
+    batch = 64
+    steps = max(1, epochs * (train_size // batch))
+    schedule = keras.optimizers.schedules.CosineDecay(3e-3, steps)
+    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(seed)
+    x_val = val.images.astype("float32") / 255.0
+    for epoch in range(epochs):
+        images, _ = augment(data.images, data.masks, rng)
+        order = rng.permutation(len(images))
+        model.fit(images[order].astype("float32") / 255.0, data.labels[order], batch_size=batch,
+                  epochs=1, verbose=0, shuffle=False)
+        loss, acc = model.evaluate(x_val, val.labels, verbose=0)
+        log(f"epoch {epoch + 1}/{epochs}: val loss {loss:.3f} acc {acc:.4f} ({time.perf_counter() - start:.0f} s)")
+    seconds = time.perf_counter() - start
+    return model, fold_batchnorm(model, pooling), seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pooling", choices=["avg", "max"], default="avg")
-    parser.add_argument("--train-size", type=int, default=16000)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--pooling", choices=["avg", "max"], default="max")
+    parser.add_argument("--train-size", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny run into /tmp")
     parser.add_argument("--out", type=Path, default=ROOT / "cnnviz_widgets" / "data" / "default_model.keras")
@@ -119,31 +149,9 @@ def main() -> None:
     if args.quick:
         args.train_size, args.epochs, args.out = 1200, 1, Path("/tmp/default_model_quick.keras")
 
-    keras.utils.set_random_seed(args.seed)
-    tf.config.experimental.enable_op_determinism()
-    start = time.perf_counter()
-    data = generate_shapes(args.train_size, size=SIZE, seed=args.seed)
-    val = generate_shapes(600, size=SIZE, seed=args.seed + 1000)
-    print(f"generated {len(data)} training images in {time.perf_counter() - start:.1f} s", flush=True)
-
-    model = build_model(args.pooling, with_bn=True)
-    batch = 64
-    steps = args.epochs * (args.train_size // batch)
-    schedule = keras.optimizers.schedules.CosineDecay(3e-3, steps, warmup_target=None)
-    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    rng = np.random.default_rng(args.seed)
-    x_val = val.images.astype("float32") / 255.0
-    for epoch in range(args.epochs):
-        images, _ = augment(data.images, data.masks, rng)
-        order = rng.permutation(len(images))
-        model.fit(images[order].astype("float32") / 255.0, data.labels[order], batch_size=batch,
-                  epochs=1, verbose=0, shuffle=False)
-        loss, acc = model.evaluate(x_val, val.labels, verbose=0)
-        print(f"epoch {epoch + 1}/{args.epochs}: val loss {loss:.3f} acc {acc:.4f} "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
-    train_seconds = time.perf_counter() - start
-
-    clean = fold_batchnorm(model, args.pooling)
+    model, clean, train_seconds = train(args.pooling, args.train_size, args.epochs, args.seed,
+                                        log=lambda text: print(text, flush=True))
+    x_val = generate_shapes(600, size=SIZE, seed=args.seed + 1000).images.astype("float32") / 255.0
     diff = np.abs(clean.predict(x_val, verbose=0) - model.predict(x_val, verbose=0)).max()
     held_out = generate_shapes(1200, size=SIZE, seed=args.seed + 2000)
     accuracy, pointing = grad_cam_pointing(clean, held_out.images, held_out.labels, held_out.masks)
@@ -158,6 +166,7 @@ def main() -> None:
         "heldout_images": len(held_out),
         "heldout_accuracy": round(accuracy, 4),
         "gradcam_pointing": round(pointing, 4),
+        "gradcam_layer": LAST_CONV,
         "bn_fold_max_prob_diff": float(diff),
         "parameters": int(clean.count_params()),
         "file_bytes": args.out.stat().st_size,

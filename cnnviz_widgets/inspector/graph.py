@@ -263,17 +263,19 @@ def trace_model(model: keras.Model, input_shape: tuple[int, int, int]) -> Traced
         output = output[0]  # multi-output models: the first output is explained
 
     output_activation, logits = _find_logits(tracer, output)
-    records = [
-        LayerRecord(
+    records = []
+    for name, tensor in tracer.tensors.items():
+        if not hasattr(tensor, "shape"):
+            continue  # a layer returning several tensors: not shown
+        layer = tracer.layer_objects[name]
+        kind = layer_kind(layer)
+        records.append(LayerRecord(
             name=name,
-            kind=layer_kind(tracer.layer_objects[name]),
+            kind=kind,
             output_shape=tuple(tensor.shape[1:]),
-            kernel_shape=_kernel_shape(tracer.layer_objects[name]),
-            class_name=type(tracer.layer_objects[name]).__name__,
-        )
-        for name, tensor in tracer.tensors.items()
-        if hasattr(tensor, "shape")
-    ]
+            kernel_shape=_kernel_shape(layer) if kind == "conv" else None,
+            class_name=type(layer).__name__,
+        ))
     if not any(r.is_spatial for r in records):
         raise NotAnImageModelError(
             f"The model {model.name!r} has no layer with a spatial (4-D) output; it does not look like "

@@ -87,12 +87,17 @@ def _array_to_uint8_rgb(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def load_rgb(image: ImageLike, size: tuple[int, int] | None) -> np.ndarray:
-    """``image`` as uint8 (H, W, 3), resized (bilinear, Pillow) to ``size = (H, W)`` when given."""
-    pil = to_pil(image)
-    if size is not None and pil.size != (size[1], size[0]):
-        pil = pil.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    return np.asarray(pil, np.uint8).copy()
+def load_rgb(image: ImageLike, size: tuple[int, int] | None = None) -> np.ndarray:
+    """``image`` as uint8 (H, W, 3), resized to ``size = (H, W)`` when given."""
+    rgb = np.asarray(to_pil(image), np.uint8).copy()
+    return rgb if size is None else resize_rgb(rgb, size)
+
+
+def resize_rgb(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize uint8 (H, W, 3) to ``size = (H, W)`` with Pillow's bilinear filter (a copy)."""
+    if rgb.shape[:2] == tuple(size):
+        return rgb.copy()
+    return np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), Image.Resampling.BILINEAR), np.uint8).copy()
 
 
 def to_model_pixels(rgb: np.ndarray, channels: int) -> np.ndarray:

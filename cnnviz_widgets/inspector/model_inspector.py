@@ -34,7 +34,7 @@ from cnnviz_widgets.inspector.graph import (
     model_input_shape,
     trace_model,
 )
-from cnnviz_widgets.inspector.images import ImageLike, load_rgb, to_model_pixels
+from cnnviz_widgets.inspector.images import ImageLike, load_rgb, resize_rgb, to_model_pixels
 from cnnviz_widgets.inspector.loading import load_model_file
 from cnnviz_widgets.inspector.preprocessing import Preprocess, resolve_preprocessing
 
@@ -101,6 +101,7 @@ class ModelInspector(traitlets.HasTraits):
         self._cache = ByteLRUCache(cache_bytes)
         self._state: _ModelState | None = None
         self._image: np.ndarray | None = None
+        self._source: np.ndarray | None = None  # the image at its own size, kept for model changes
         self._batch: np.ndarray | None = None
         self._image_key: str | None = None
         self.forward_passes = 0
@@ -129,15 +130,11 @@ class ModelInspector(traitlets.HasTraits):
         """
         state = self._build_state(model, preprocess, class_names, safe_mode, input_shape)
         with self._lock:
-            batch = None
             if self._image is not None:
-                batch = self._preprocess(state, load_rgb(self._image, state.input_shape[:2]))
-            old_image = self._image
+                rgb = resize_rgb(self._source, state.input_shape[:2])
+                batch = self._preprocess(state, rgb)
+                self._image, self._batch, self._image_key = rgb, batch, _digest(batch)
             self._state = state
-            if batch is not None:
-                self._image = load_rgb(old_image, state.input_shape[:2])
-                self._batch = batch
-                self._image_key = _digest(batch)
             self._cache.clear()
         log.info("cnnviz: preprocessing %r (%s)", state.preprocess_name, state.preprocess_reason)
         self.model_version += 1
@@ -244,10 +241,11 @@ class ModelInspector(traitlets.HasTraits):
         image stays in place.
         """
         state = self._state
-        rgb = load_rgb(image, state.input_shape[:2])
+        source = load_rgb(image)
+        rgb = resize_rgb(source, state.input_shape[:2])
         batch = self._preprocess(state, rgb)
         with self._lock:
-            self._image, self._batch, self._image_key = rgb, batch, _digest(batch)
+            self._source, self._image, self._batch, self._image_key = source, rgb, batch, _digest(batch)
         self.image_version += 1
 
     @staticmethod

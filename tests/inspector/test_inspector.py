@@ -280,3 +280,15 @@ def test_failed_model_change_keeps_the_working_model(inspector):
 def test_repr_is_informative(inspector):
     text = repr(inspector)
     assert "tiny_functional" in text and "7 layers" in text and "no image" in text
+
+
+def test_model_change_keeps_the_image_at_the_new_size(inspector):
+    inspector.set_image(random_image(64, seed=9))
+    inspector.activations("conv1")
+    inspector.set_model(tiny_functional(size=48))
+    assert inspector.image.shape == (48, 48, 3) and inspector.batch.shape == (1, 48, 48, 3)
+    assert inspector.activations("conv1").shape == (48, 48, 4)
+    assert inspector.cache_info["entries"] == 1
+    # resized from the original 64 px image, not from the 32 px copy
+    expected = np.asarray(Image.fromarray(random_image(64, seed=9)).resize((48, 48), Image.Resampling.BILINEAR))
+    np.testing.assert_array_equal(inspector.image, expected)

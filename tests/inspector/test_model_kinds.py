@@ -45,6 +45,7 @@ def test_a_functional_model_activations_match_direct_submodels():
                      "relu2": "activation", "gap": "pool", "head": "dense"}
     assert inspector.layer("conv1").kernel_shape == (3, 3, 3, 4)
     assert inspector.layer("pool1").kernel_shape is None
+    assert inspector.layer("head").kernel_shape is None  # dense: no conv kernel
     assert inspector.layer("conv2").output_shape == (16, 16, 6)
     for a, b in zip(before, weights_snapshot(model)):
         np.testing.assert_array_equal(a, b)
