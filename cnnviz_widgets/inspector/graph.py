@@ -77,6 +77,7 @@ class TracedGraph:
     output_activation: str
     logits: Any | None
     feature_model: keras.Model = field(repr=False)
+    _index: dict[str, LayerRecord] = field(default_factory=dict, repr=False)
 
     def record(self, name: str) -> LayerRecord:
         """The record of layer ``name`` (qualified, or an unambiguous last path component)."""
@@ -93,7 +94,9 @@ class TracedGraph:
         raise LayerNotFoundError(name, by_name)
 
     def _by_name(self) -> dict[str, LayerRecord]:
-        return {r.name: r for r in self.records}
+        if len(self._index) != len(self.records):
+            self._index = {r.name: r for r in self.records}
+        return self._index
 
 
 def layer_kind(layer: keras.layers.Layer) -> str:

@@ -288,13 +288,16 @@ class ModelInspector(traitlets.HasTraits):
             results = self._cache.get(key)
             if results is None:
                 outputs = self._state.forward(tf.constant(self._batch))
-                results = {name: np.asarray(t)[0].astype(np.float32, copy=False) for name, t in outputs.items()}
+                results = {name: _read_only(np.asarray(t)[0]) for name, t in outputs.items()}
                 self.forward_passes += 1
                 self._cache.put(key, results)
             return results
 
     def activations(self, layer_name: str) -> np.ndarray:
-        """Output of one layer for the current image: float32 (h, w, c) for spatial layers."""
+        """Output of one layer for the current image: float32 (h, w, c) for spatial layers.
+
+        The array is the cached one, marked read-only; copy it before changing it in place.
+        """
         name = self._state.graph.resolve(layer_name)
         return self._results()[name]
 
@@ -342,6 +345,12 @@ class ModelInspector(traitlets.HasTraits):
         return (f"<ModelInspector {s.model.name!r}: {len(s.graph.records)} layers "
                 f"({len(self.conv_layer_names)} spatial), input {s.input_shape}, {self.n_classes} classes, "
                 f"preprocessing {s.preprocess_name!r}, {image}>")
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array, np.float32)
+    array.flags.writeable = False
+    return array
 
 
 def _digest(batch: np.ndarray) -> str:

@@ -292,3 +292,16 @@ def test_model_change_keeps_the_image_at_the_new_size(inspector):
     # resized from the original 64 px image, not from the 32 px copy
     expected = np.asarray(Image.fromarray(random_image(64, seed=9)).resize((48, 48), Image.Resampling.BILINEAR))
     np.testing.assert_array_equal(inspector.image, expected)
+
+
+def test_cached_activations_cannot_be_corrupted_in_place(inspector):
+    """The seeds normalise channels in place (``channel -= channel.mean()``): that must not touch the cache."""
+    inspector.set_image(random_image())
+    channel = inspector.activations("conv1")[..., 0]
+    original = channel.copy()
+    with pytest.raises(ValueError, match="read-only"):
+        channel -= channel.mean()
+    np.testing.assert_array_equal(inspector.activations("conv1")[..., 0], original)
+    copy = inspector.activations("conv1")[..., 0].copy()
+    copy -= copy.mean()  # a copy is free to change
+    assert abs(copy.mean()) < 1e-5
