@@ -43,7 +43,6 @@ CONVS = [
     ("block2_conv2", 64, 3, 1, "block2_pool"),
     ("block3_conv1", 96, 3, 1, None),
     ("block3_conv2", 96, 3, 1, None),
-    ("block3_conv3", 96, 3, 1, None),
 ]
 LAST_CONV = CONVS[-1][0]
 

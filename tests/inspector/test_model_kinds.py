@@ -90,7 +90,7 @@ def test_d_nested_base_model_has_qualified_inner_layers(small_vgg_base, style):
                                 L.Dense(5, activation="softmax", name="cls")])
     else:
         inp = keras.Input((32, 32, 3))
-        x = L.Flatten(name="flat")(base(inp))
+        x = L.Flatten(name="flat")(base(inp, training=False))  # the transfer-learning idiom
         out = L.Dense(5, activation="softmax", name="cls")(x)
         clf = keras.Model(inp, out)
     # the naive route fails: the reason this case needs care
