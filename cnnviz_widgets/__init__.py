@@ -3,6 +3,10 @@
 The public API is flat: everything a user needs is importable from here.
 """
 
+from cnnviz_widgets._quiet_tf import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
 from cnnviz_widgets.data.default_model import default_model_report, load_default_model, sample_images
 from cnnviz_widgets.data.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
 from cnnviz_widgets.data.shapes import generate_shapes

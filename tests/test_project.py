@@ -27,3 +27,17 @@ def test_public_api_is_flat_and_complete():
         assert hasattr(cw, name), name
     assert issubclass(cw.LayerNotFoundError, cw.CnnvizError)
     assert issubclass(cw.UnsafeModelFileError, cw.ModelLoadError)
+
+
+def test_import_and_first_prediction_print_no_tensorflow_chatter():
+    """TensorFlow's C++ start-up lines would show as a red block under the notebook's first cell."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = "import cnnviz_widgets as cw; print(cw.ModelInspector().top_k(1)[0].name)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "circle"
+    assert "oneDNN" not in result.stderr and "cuInit" not in result.stderr, result.stderr

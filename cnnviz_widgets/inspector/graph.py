@@ -237,8 +237,9 @@ def model_input_shape(model: keras.Model) -> tuple[int | None, ...]:
             shape = tuple(next(iter(build_shapes.values())))[1:]
     if shape is None:
         raise UnsupportedModelError(
-            f"The model {model.name!r} has no known input shape (a subclassed model that was never "
-            "built or called). Call `model.build((None, H, W, C))` first, or pass input_shape=(H, W, C).")
+            f"The model {model.name!r} has no known input shape: it was never built or called (a Sequential "
+            "model without an Input, or a subclassed model). Call `model.build((None, H, W, C))` first, or pass "
+            "input_shape=(H, W, C).")
     if len(shape) != 3:
         raise NotAnImageModelError(
             f"The model {model.name!r} takes inputs of shape {shape}; expected an image input (H, W, C).")

@@ -78,8 +78,9 @@ class ModelInspector(traitlets.HasTraits):
         class_names: a list of names, ``"imagenet"``, or None for ``class 0 .. n-1``
             (the default model knows its own names).
         safe_mode: when loading a file, refuse arbitrary code (``Lambda`` layers).
-        input_shape: (H, W, C) to use when the model leaves it open (a subclassed model
-            never built, or ``include_top=False`` applications with ``None`` sizes).
+        input_shape: (H, W, C) to use when the model leaves it open (a subclassed or
+            Sequential model never built, or ``include_top=False`` applications with ``None``
+            sizes). A model that was never built gets its weights created on this shape.
         cache_bytes: budget of the per-image activation cache.
     """
 
@@ -344,7 +345,7 @@ class ModelInspector(traitlets.HasTraits):
         image = "no image" if self._image is None else f"image {self._image.shape[1]}x{self._image.shape[0]}"
         return (f"<ModelInspector {s.model.name!r}: {len(s.graph.records)} layers "
                 f"({len(self.conv_layer_names)} spatial), input {s.input_shape}, {self.n_classes} classes, "
-                f"preprocessing {s.preprocess_name!r}, {image}>")
+                f"{image}; preprocessing {s.preprocess_name!r} ({s.preprocess_reason})>")
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

@@ -47,7 +47,6 @@ PREPROCESSORS: dict[str, Preprocess] = {
 
 # Model-name prefixes of keras.applications models, most specific first.
 _KNOWN_MODELS: list[tuple[str, str]] = [
-    ("cnnviz_shapes", "scale_0_1"),
     ("vgg16", "vgg16"), ("vgg19", "vgg16"),
     ("resnet50v2", "resnet_v2"), ("resnet101v2", "resnet_v2"), ("resnet152v2", "resnet_v2"),
     ("resnet50", "vgg16"), ("resnet101", "vgg16"), ("resnet152", "vgg16"),
@@ -67,6 +66,8 @@ def _walk_models(model: keras.Model):
 
 def choose_preprocessing(model: keras.Model) -> tuple[str, str]:
     """Pick a preprocessing name for ``model`` and say why: returns (name, reason)."""
+    if model.name == "cnnviz_shapes":
+        return "scale_0_1", "the embedded default model takes pixels scaled to [0, 1]"
     first = next((layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "InputLayer"), None)
     if first is not None and type(first).__name__ == "Rescaling":
         return "none", f"the model starts with a Rescaling layer ({first.name!r}) and takes raw pixels in [0, 255]"

@@ -219,6 +219,13 @@ def test_g_subclassed_model_layers_are_reached_by_tracing():
     assert keras.layers.Layer.__call__.__name__ == "__call__"  # the temporary routing was undone
 
 
+def test_sequential_never_built_asks_for_build_or_input_shape():
+    model = keras.Sequential([L.Conv2D(2, 3), L.GlobalAveragePooling2D(), L.Dense(2)])
+    with pytest.raises(UnsupportedModelError, match=r"never built or called.*model.build\(\(None, H, W, C\)\)"):
+        ModelInspector(model)
+    assert ModelInspector(model, input_shape=(16, 16, 3)).layer_names[0].startswith("conv2d")
+
+
 def test_g_subclassed_model_never_built_asks_for_input_shape():
     with pytest.raises(UnsupportedModelError, match="never built or called.*input_shape"):
         ModelInspector(TracedNet())
