@@ -11,6 +11,7 @@ from cnnviz_widgets.data.default_model import default_model_report, load_default
 from cnnviz_widgets.data.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
 from cnnviz_widgets.data.shapes import generate_shapes
 from cnnviz_widgets.errors import (
+    ArgumentError,
     ChannelCountError,
     CnnvizError,
     ImageFileNotFoundError,
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "PREPROCESSORS",
     "SHAPE_CLASS_NAMES",
+    "ArgumentError",
     "ChannelCountError",
     "CnnvizError",
     "ImageFileNotFoundError",

@@ -16,6 +16,10 @@ class CnnvizError(Exception):
     """Base class of every error raised by cnnviz-widgets."""
 
 
+class ArgumentError(CnnvizError, ValueError):
+    """An argument outside the accepted values (class names of the wrong length, k < 1...)."""
+
+
 class LayerNotFoundError(CnnvizError, LookupError):
     """A layer name that the model does not have."""
 

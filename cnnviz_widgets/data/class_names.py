@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 
+from cnnviz_widgets.errors import ArgumentError
+
 
 @lru_cache(maxsize=1)
 def imagenet_class_names() -> tuple[str, ...]:
@@ -29,10 +31,10 @@ def resolve_class_names(class_names: str | Sequence[str] | None, n_classes: int)
         return tuple(f"class {i}" for i in range(n_classes))
     if isinstance(class_names, str):
         if class_names.lower() != "imagenet":
-            raise ValueError(f"class_names must be a list of names, 'imagenet' or None; got {class_names!r}")
+            raise ArgumentError(f"class_names must be a list of names, 'imagenet' or None; got {class_names!r}")
         names = imagenet_class_names()
     else:
         names = tuple(str(n) for n in class_names)
     if len(names) != n_classes:
-        raise ValueError(f"The model has {n_classes} output classes but {len(names)} class names were given")
+        raise ArgumentError(f"The model has {n_classes} output classes but {len(names)} class names were given")
     return names

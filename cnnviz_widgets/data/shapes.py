@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from cnnviz_widgets.errors import ArgumentError
+
 CLASS_NAMES: tuple[str, ...] = ("circle", "square", "triangle", "star", "cross", "stripes")
 """The class names of the shapes data set, in label order."""
 
@@ -57,9 +59,9 @@ def generate_shapes(n: int, *, size: int = 96, seed: int = 0) -> ShapesBatch:
         A :class:`ShapesBatch`; classes are balanced (label ``i % 6`` before shuffling).
     """
     if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+        raise ArgumentError(f"n must be >= 0, got {n}")
     if size < 32:
-        raise ValueError(f"size must be >= 32 pixels, got {size}")
+        raise ArgumentError(f"size must be >= 32 pixels, got {size}")
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % len(CLASS_NAMES)).astype(np.int64)
     images = np.empty((n, size, size, 3), np.uint8)

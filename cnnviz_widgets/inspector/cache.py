@@ -7,6 +7,8 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 
+from cnnviz_widgets.errors import ArgumentError
+
 
 def nbytes_of(value) -> int:
     """Bytes held by a numpy array or a mapping/sequence of them."""
@@ -28,7 +30,7 @@ class ByteLRUCache:
 
     def __init__(self, max_bytes: int) -> None:
         if max_bytes <= 0:
-            raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+            raise ArgumentError(f"max_bytes must be positive, got {max_bytes}")
         self.max_bytes = int(max_bytes)
         self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
         self.nbytes = 0

@@ -24,7 +24,14 @@ import tensorflow as tf
 import traitlets
 
 from cnnviz_widgets.data.class_names import resolve_class_names
-from cnnviz_widgets.errors import ChannelCountError, NoImageError, NotAnImageModelError, PreprocessingError
+from cnnviz_widgets.errors import (
+    ArgumentError,
+    ChannelCountError,
+    NoImageError,
+    NotAnImageModelError,
+    PreprocessingError,
+    UnsupportedModelError,
+)
 from cnnviz_widgets.inspector.cache import ByteLRUCache
 from cnnviz_widgets.inspector.graph import (
     LOGITS_KEY,
@@ -151,7 +158,8 @@ class ModelInspector(traitlets.HasTraits):
         elif isinstance(model, (str, os.PathLike)):
             model = load_model_file(model, safe_mode=safe_mode)
         elif not isinstance(model, keras.Model):
-            raise TypeError(f"model must be a keras.Model, a path to a .keras/.h5 file, or None; got {type(model).__name__}")
+            raise UnsupportedModelError(
+                f"model must be a keras.Model, a path to a .keras/.h5 file, or None; got {type(model).__name__}")
 
         shape = _resolve_input_shape(model, input_shape)
         graph = trace_model(model, shape)
@@ -328,7 +336,7 @@ class ModelInspector(traitlets.HasTraits):
     def top_k(self, k: int = 5) -> list[Prediction]:
         """The ``k`` most probable classes as (index, name, probability), most probable first."""
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise ArgumentError(f"k must be >= 1, got {k}")
         probs = self.probabilities
         order = np.argsort(-probs, kind="stable")[:k]
         return [Prediction(int(i), self.class_names[i], float(probs[i])) for i in order]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz_widgets.errors import ArgumentError
+
 
 def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, *, tolerance: int = 0) -> np.ndarray:
     """Whether each heatmap's peak falls on its object.
@@ -19,7 +21,7 @@ def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, *, tolerance: int = 0
     heatmaps = np.asarray(heatmaps)
     masks = np.asarray(masks, bool)
     if heatmaps.shape != masks.shape or heatmaps.ndim != 3:
-        raise ValueError(f"heatmaps and masks must both be (N, H, W); got {heatmaps.shape} and {masks.shape}")
+        raise ArgumentError(f"heatmaps and masks must both be (N, H, W); got {heatmaps.shape} and {masks.shape}")
     n, h, w = heatmaps.shape
     flat = heatmaps.reshape(n, -1).argmax(axis=1)
     rows, cols = np.divmod(flat, w)

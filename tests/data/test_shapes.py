@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnviz_widgets import SHAPE_CLASS_NAMES, generate_shapes
+from cnnviz_widgets import SHAPE_CLASS_NAMES, ArgumentError, generate_shapes
 
 
 def test_batch_shapes_dtypes_and_balance():
@@ -50,8 +50,8 @@ def test_shape_position_varies_and_stays_inside():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="size must be >= 32"):
+    with pytest.raises(ArgumentError, match="size must be >= 32"):
         generate_shapes(2, size=8)
-    with pytest.raises(ValueError, match="n must be >= 0"):
+    with pytest.raises(ArgumentError, match="n must be >= 0"):
         generate_shapes(-1)
     assert len(generate_shapes(0)) == 0

@@ -100,7 +100,7 @@ def test_class_names_list_default_and_imagenet():
     model = tiny_functional()
     assert ModelInspector(model).class_names == ("class 0", "class 1", "class 2")
     assert ModelInspector(model, class_names=["a", "b", "c"]).class_names == ("a", "b", "c")
-    with pytest.raises(ValueError, match="3 output classes but 2 class names"):
+    with pytest.raises(cw.ArgumentError, match="3 output classes but 2 class names"):
         ModelInspector(model, class_names=["a", "b"])
     from cnnviz_widgets.data.class_names import imagenet_class_names
 
@@ -117,7 +117,7 @@ def test_top_k_and_probabilities(inspector):
     assert top[0].index == int(probs.argmax()) and top[0].name == ["cat", "dog", "bird"][top[0].index]
     assert isinstance(top[0], tuple) and len(top[0]) == 3
     assert len(inspector.top_k(5)) == 3
-    with pytest.raises(ValueError, match="k must be >= 1"):
+    with pytest.raises(cw.ArgumentError, match="k must be >= 1"):
         inspector.top_k(0)
 
 
@@ -226,7 +226,7 @@ def test_model_errors(tmp_path):
         ModelInspector(flat_only)
     with pytest.raises(cw.ModelFileNotFoundError, match="Model file not found: '.*nope.keras'"):
         ModelInspector(tmp_path / "nope.keras")
-    with pytest.raises(TypeError, match="got int"):
+    with pytest.raises(cw.UnsupportedModelError, match="got int"):
         ModelInspector(3)
     inp2 = keras.Input((8, 8, 2))
     with pytest.raises(cw.ChannelCountError, match="expects 2 input channels"):

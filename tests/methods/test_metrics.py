@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cnnviz_widgets import ArgumentError
 from cnnviz_widgets.methods import pointing_game
 from cnnviz_widgets.methods.cams import normalize_maps
 
@@ -20,7 +21,7 @@ def test_pointing_game_hits_and_misses():
     masks[2, 2, 3] = True  # miss, but within 1 px
     assert pointing_game(maps, masks).tolist() == [True, False, False]
     assert pointing_game(maps, masks, tolerance=1).tolist() == [True, False, True]
-    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+    with pytest.raises(ArgumentError, match=r"\(N, H, W\)"):
         pointing_game(maps[0], masks[0])
 
 
