@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnviz_widgets.errors import ChannelCountError, ImageFileNotFoundError, ImageReadError
 
@@ -51,11 +51,21 @@ def to_pil(image: ImageLike) -> Image.Image:
 
 
 def _rgb(image: Image.Image) -> Image.Image:
+    """RGB copy of ``image``: EXIF rotation applied, transparency on white, 16-bit/float scaled."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        return Image.fromarray(_array_to_uint8_rgb(_scaled_to_unit(np.asarray(image, np.float64))))
     if image.mode in ("RGBA", "LA", "P", "PA"):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image)
     return image.convert("RGB")
+
+
+def _scaled_to_unit(values: np.ndarray) -> np.ndarray:
+    """Integer or float pixels of a high bit depth, scaled to [0, 1] by their type's range or maximum."""
+    top = 65535.0 if values.max(initial=0) > 255 else 255.0
+    return np.clip(values / top, 0, 1)
 
 
 def _array_to_uint8_rgb(array: np.ndarray) -> np.ndarray:
@@ -78,6 +88,8 @@ def _array_to_uint8_rgb(array: np.ndarray) -> np.ndarray:
             raise ImageReadError("The image array contains NaN or infinite values")
         if np.issubdtype(array.dtype, np.floating) and values.max(initial=0) <= 1.0:
             values = values * 255.0
+        elif array.dtype == np.uint16:
+            values = _scaled_to_unit(values) * 255.0
         array = np.clip(np.rint(values), 0, 255).astype(np.uint8)
     if array.shape[-1] == 4:
         alpha = array[..., 3:4].astype(np.float32) / 255.0

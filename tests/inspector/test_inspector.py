@@ -305,3 +305,27 @@ def test_cached_activations_cannot_be_corrupted_in_place(inspector):
     copy = inspector.activations("conv1")[..., 0].copy()
     copy -= copy.mean()  # a copy is free to change
     assert abs(copy.mean()) < 1e-5
+
+
+def test_exif_rotation_and_16_bit_images(inspector, tmp_path):
+    # a 32x16 landscape image stored with EXIF "rotate 90" (orientation 6) is shown upright (16x32)
+    wide = np.zeros((16, 32, 3), np.uint8)
+    wide[:, :16] = [255, 0, 0]  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(wide).save(path, exif=exif, quality=95)
+    from cnnviz_widgets.inspector.images import load_rgb
+
+    upright = load_rgb(path)
+    assert upright.shape == (32, 16, 3)
+    assert upright[2, 8, 0] > 200 and upright[-3, 8, 0] < 60  # red now on top
+    # 16-bit grayscale PNG: full range maps to 0..255, not clipped to white
+    gray16 = (np.linspace(0, 65535, 32 * 32).reshape(32, 32)).astype(np.uint16)
+    path16 = tmp_path / "depth.png"
+    Image.fromarray(gray16).save(path16)
+    inspector.set_image(path16)
+    assert inspector.image[0, 0, 0] == 0 and inspector.image[-1, -1, 0] == 255
+    assert 100 < inspector.image[16, 0, 0] < 155
+    inspector.set_image(gray16)  # the same as an array
+    assert inspector.image[-1, -1, 0] == 255 and inspector.image[0, 0, 0] == 0
