@@ -265,3 +265,26 @@ def test_model_is_not_mutated_by_tracing():
     for a, b in zip(before, weights_snapshot(model)):
         np.testing.assert_array_equal(a, b)
     assert graph.feature_model is not model
+
+
+def test_traced_graph_gives_gradients_from_logits_to_a_nested_inner_layer(small_vgg_base):
+    """What the CAM methods build on: one graph from the input to an inner layer and the logits."""
+    import tensorflow as tf
+
+    inp = keras.Input((32, 32, 3))
+    x = L.GlobalAveragePooling2D(name="gap")(small_vgg_base(inp, training=False))
+    clf = keras.Model(inp, L.Dense(4, activation="softmax", name="cls")(x))
+    inspector = ModelInspector(clf)
+    inspector.set_image(random_image(32, seed=11))
+    graph = inspector.graph
+    grad_model = keras.Model(graph.input, [graph.tensors["vgg16/block5_conv3"], graph.logits])
+    with tf.GradientTape() as tape:
+        features, logits = grad_model(inspector.batch)
+        score = logits[:, 2]
+    grads = tape.gradient(score, features)
+    assert grads.shape == (1, 2, 2, 512) and float(tf.reduce_max(tf.abs(grads))) > 0
+    np.testing.assert_allclose(np.asarray(logits)[0], inspector.logits, rtol=1e-4, atol=1e-5)
+    # block5_pool (2x2 -> 1x1) routes d logit_c / d pooled = W[:, c] to one position of each channel
+    kernel = clf.get_layer("cls").get_weights()[0]
+    np.testing.assert_allclose(np.asarray(grads)[0].sum(axis=(0, 1)), kernel[:, 2], rtol=1e-4, atol=1e-7)
+    assert ((np.asarray(grads)[0] != 0).sum(axis=(0, 1)) <= 1).all()
