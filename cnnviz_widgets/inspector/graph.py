@@ -77,26 +77,23 @@ class TracedGraph:
     output_activation: str
     logits: Any | None
     feature_model: keras.Model = field(repr=False)
-    _index: dict[str, LayerRecord] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {r.name: r for r in self.records}
 
     def record(self, name: str) -> LayerRecord:
         """The record of layer ``name`` (qualified, or an unambiguous last path component)."""
-        return self._by_name()[self.resolve(name)]
+        return self._by_name[self.resolve(name)]
 
     def resolve(self, name: str) -> str:
         """Return the qualified name for ``name``; raise :class:`LayerNotFoundError` if unknown."""
-        by_name = self._by_name()
+        by_name = self._by_name
         if name in by_name:
             return name
         tails = [n for n in by_name if n.rsplit("/", 1)[-1] == name]
         if len(tails) == 1:
             return tails[0]
         raise LayerNotFoundError(name, by_name)
-
-    def _by_name(self) -> dict[str, LayerRecord]:
-        if len(self._index) != len(self.records):
-            self._index = {r.name: r for r in self.records}
-        return self._index
 
 
 def layer_kind(layer: keras.layers.Layer) -> str:

@@ -139,9 +139,7 @@ class ModelInspector(traitlets.HasTraits):
         state = self._build_state(model, preprocess, class_names, safe_mode, input_shape)
         with self._lock:
             if self._image is not None:
-                rgb = resize_rgb(self._source, state.input_shape[:2])
-                batch = self._preprocess(state, rgb)
-                self._image, self._batch, self._image_key = rgb, batch, _digest(batch)
+                self._image, self._batch, self._image_key = self._prepare(state, self._source)
             self._state = state
             self._cache.clear()
         log.info("cnnviz: preprocessing %r (%s)", state.preprocess_name, state.preprocess_reason)
@@ -249,16 +247,17 @@ class ModelInspector(traitlets.HasTraits):
         It is converted to RGB and resized to the model's input size. On error the previous
         image stays in place.
         """
-        state = self._state
         source = load_rgb(image)
-        rgb = resize_rgb(source, state.input_shape[:2])
-        batch = self._preprocess(state, rgb)
+        prepared = self._prepare(self._state, source)
         with self._lock:
-            self._source, self._image, self._batch, self._image_key = source, rgb, batch, _digest(batch)
+            self._source = source
+            self._image, self._batch, self._image_key = prepared
         self.image_version += 1
 
     @staticmethod
-    def _preprocess(state: _ModelState, rgb: np.ndarray) -> np.ndarray:
+    def _prepare(state: _ModelState, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        """(displayed image, preprocessed batch, cache key) of ``source`` for the model ``state``."""
+        rgb = resize_rgb(source, state.input_shape[:2])
         pixels = to_model_pixels(rgb, state.input_shape[2])[None]
         try:
             batch = np.asarray(state.preprocess(pixels.copy()), np.float32)
@@ -267,7 +266,7 @@ class ModelInspector(traitlets.HasTraits):
         if batch.shape != pixels.shape:
             raise PreprocessingError(
                 f"The preprocessing {state.preprocess_name!r} returned shape {batch.shape}; expected {pixels.shape}")
-        return batch
+        return rgb, batch, _digest(batch)
 
     @property
     def has_image(self) -> bool:
