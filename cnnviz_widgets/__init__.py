@@ -26,6 +26,26 @@ from cnnviz_widgets.errors import (
     UnsupportedModelError,
 )
 from cnnviz_widgets.inspector import PREPROCESSORS, LayerRecord, ModelInspector, Prediction
+from cnnviz_widgets import methods
+from cnnviz_widgets.methods import (
+    channel_statistics,
+    class_pattern,
+    default_cam_layer,
+    deletion_auc,
+    filter_patterns,
+    filter_weights,
+    filter_weights_rgb,
+    grad_cam,
+    grad_cam_plus_plus,
+    insertion_auc,
+    integrated_gradients,
+    layer_cam,
+    occlusion,
+    occlusion_sweep,
+    pointing_game,
+    saliency,
+    score_cam,
+)
 
 __version__ = "0.1.0"
 
@@ -48,8 +68,26 @@ __all__ = [
     "PreprocessingError",
     "UnsafeModelFileError",
     "UnsupportedModelError",
+    "channel_statistics",
+    "class_pattern",
+    "default_cam_layer",
     "default_model_report",
+    "deletion_auc",
+    "filter_patterns",
+    "filter_weights",
+    "filter_weights_rgb",
     "generate_shapes",
+    "grad_cam",
+    "grad_cam_plus_plus",
+    "insertion_auc",
+    "integrated_gradients",
+    "layer_cam",
     "load_default_model",
+    "methods",
+    "occlusion",
+    "occlusion_sweep",
+    "pointing_game",
+    "saliency",
     "sample_images",
+    "score_cam",
 ]

@@ -96,14 +96,14 @@ def augment(images: np.ndarray, masks: np.ndarray, rng: np.random.Generator):
 def grad_cam_pointing(model: keras.Model, images: np.ndarray, labels: np.ndarray,
                       masks: np.ndarray, layer: str = LAST_CONV) -> tuple[float, float]:
     """Held-out accuracy and Grad-CAM pointing rate (peak inside the mask, among correct)."""
-    from cnnviz_widgets.methods.cams import grad_cam_functional
+    from cnnviz_widgets.methods.cams import grad_cam
     from cnnviz_widgets.methods.metrics import pointing_game
 
     x = images.astype("float32") / 255.0
     probs = model.predict(x, batch_size=128, verbose=0)
     pred = probs.argmax(1)
     correct = pred == labels
-    cams = grad_cam_functional(model, x[correct], labels[correct], layer, logits_layer="logits")
+    cams = grad_cam(model, x[correct], labels[correct], layer)  # from the logits, via the traced graph
     hits = pointing_game(cams, masks[correct])
     return float(correct.mean()), float(hits.mean())
 

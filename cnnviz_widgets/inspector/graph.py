@@ -26,14 +26,22 @@ not change its weights, configuration or the user's model graph.
 
 from __future__ import annotations
 
+import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
+import numpy as np
 
-from cnnviz_widgets.errors import LayerNotFoundError, NotAnImageModelError, UnsupportedModelError
+from cnnviz_widgets.errors import ChannelCountError, LayerNotFoundError, NotAnImageModelError, UnsupportedModelError
+
+log = logging.getLogger("cnnviz_widgets")
+
+DEFAULT_SPATIAL_SIZE = 224
+"""Input size used for models that leave their spatial size open (``include_top=False``)."""
 
 OUTPUT_KEY = "__output__"
 LOGITS_KEY = "__logits__"
@@ -77,6 +85,10 @@ class TracedGraph:
     output_activation: str
     logits: Any | None
     feature_model: keras.Model = field(repr=False)
+    parents: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    """For each recorded layer, the recorded layers whose outputs it was called on."""
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Per-graph cache of sub-models and compiled functions built by the methods."""
 
     def __post_init__(self) -> None:
         self._by_name = {r.name: r for r in self.records}
@@ -140,16 +152,21 @@ class _Tracer:
     def __init__(self) -> None:
         self.tensors: dict[str, Any] = {}
         self.layer_objects: dict[str, keras.layers.Layer] = {}
+        self.parents: dict[str, tuple[str, ...]] = {}
         self.last_call: tuple[keras.layers.Layer, tuple, Any] | None = None
         self._in_leaf = 0
+        self._name_of: dict[int, str] = {}
 
     # -- recording --------------------------------------------------------
-    def _record(self, name: str, layer: keras.layers.Layer, output: Any) -> None:
+    def _record(self, name: str, layer: keras.layers.Layer, output: Any, args: tuple) -> None:
         key, k = name, 2
         while key in self.tensors:  # a shared layer called twice: name, name#2, ...
             key, k = f"{name}#{k}", k + 1
         self.tensors[key] = output
         self.layer_objects[key] = layer
+        flat_args = keras.tree.flatten(args)
+        self.parents[key] = tuple(self._name_of[id(t)] for t in flat_args if id(t) in self._name_of)
+        self._name_of.setdefault(id(output), key)  # a nested model's output keeps its inner layer's name
 
     # -- walking ----------------------------------------------------------
     def call(self, layer: Any, args: tuple, kwargs: dict, prefix: str) -> Any:
@@ -165,7 +182,7 @@ class _Tracer:
             finally:
                 self._in_leaf -= 1
             self.last_call = (layer, args, output)
-        self._record(prefix + layer.name, layer, output)
+        self._record(prefix + layer.name, layer, output, args)
         return output
 
     def run_model(self, model: keras.Model, args: tuple, kwargs: dict, prefix: str) -> Any:
@@ -289,7 +306,56 @@ def trace_model(model: keras.Model, input_shape: tuple[int, int, int]) -> Traced
     return TracedGraph(
         input=inp, output=output, tensors=dict(tracer.tensors), layer_objects=dict(tracer.layer_objects),
         records=records, output_activation=output_activation, logits=logits, feature_model=feature_model,
+        parents=dict(tracer.parents),
     )
+
+
+_TRACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TRACES_LOCK = threading.Lock()
+
+
+def cached_trace(model: keras.Model, input_shape: tuple[int, int, int]) -> TracedGraph:
+    """:func:`trace_model`, memoised per (model, input shape) for as long as the model lives.
+
+    The inspector and every method share these traces, so a model is traced once per input
+    size and compiled functions kept in :attr:`TracedGraph.derived` are reused.
+    """
+    key = tuple(int(d) for d in input_shape)
+    with _TRACES_LOCK:
+        per_model = _TRACES.setdefault(model, {})
+        graph = per_model.get(key)
+        if graph is None:
+            graph = per_model[key] = trace_model(model, key)
+    return graph
+
+
+def resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
+    """The concrete (H, W, C) to trace ``model`` at: ``given``, or the model's own input shape.
+
+    Open spatial sizes become :data:`DEFAULT_SPATIAL_SIZE`.
+
+    Raises:
+        NotAnImageModelError: a malformed ``given`` or an open channel count.
+        ChannelCountError: neither 1 nor 3 channels.
+    """
+    if given is not None:
+        if len(given) != 3 or any(not isinstance(d, (int, np.integer)) or d <= 0 for d in given):
+            raise NotAnImageModelError(f"input_shape must be (H, W, C) with positive sizes; got {given!r}")
+        shape = tuple(int(d) for d in given)
+    else:
+        shape = model_input_shape(model)
+        h, w, c = shape
+        if c is None:
+            raise NotAnImageModelError(f"The model {model.name!r} leaves its channel count open; pass input_shape=(H, W, C)")
+        if h is None or w is None:
+            log.info("cnnviz: model %r leaves its input size open; using %d x %d", model.name,
+                     DEFAULT_SPATIAL_SIZE, DEFAULT_SPATIAL_SIZE)
+            h, w = h or DEFAULT_SPATIAL_SIZE, w or DEFAULT_SPATIAL_SIZE
+        shape = (int(h), int(w), int(c))
+    if shape[2] not in (1, 3):
+        raise ChannelCountError(
+            f"The model {model.name!r} expects {shape[2]} input channels; cnnviz-widgets supports 1 (grayscale) or 3 (RGB)")
+    return shape
 
 
 def _find_logits(tracer: _Tracer, output: Any) -> tuple[str, Any | None]:

@@ -26,9 +26,7 @@ import traitlets
 from cnnviz_widgets.data.class_names import resolve_class_names
 from cnnviz_widgets.errors import (
     ArgumentError,
-    ChannelCountError,
     NoImageError,
-    NotAnImageModelError,
     PreprocessingError,
     UnsupportedModelError,
 )
@@ -38,8 +36,8 @@ from cnnviz_widgets.inspector.graph import (
     OUTPUT_KEY,
     LayerRecord,
     TracedGraph,
-    model_input_shape,
-    trace_model,
+    cached_trace,
+    resolve_input_shape,
 )
 from cnnviz_widgets.inspector.images import ImageLike, load_rgb, resize_rgb, to_model_pixels
 from cnnviz_widgets.inspector.loading import load_model_file
@@ -47,8 +45,6 @@ from cnnviz_widgets.inspector.preprocessing import Preprocess, resolve_preproces
 
 log = logging.getLogger("cnnviz_widgets")
 
-DEFAULT_SPATIAL_SIZE = 224
-"""Input size used for models whose input layer leaves height and width open."""
 
 
 class Prediction(NamedTuple):
@@ -159,8 +155,8 @@ class ModelInspector(traitlets.HasTraits):
             raise UnsupportedModelError(
                 f"model must be a keras.Model, a path to a .keras/.h5 file, or None; got {type(model).__name__}")
 
-        shape = _resolve_input_shape(model, input_shape)
-        graph = trace_model(model, shape)
+        shape = resolve_input_shape(model, input_shape)
+        graph = cached_trace(model, shape)
         n_classes = int(graph.output.shape[-1])
         names = resolve_class_names(class_names, n_classes)
         pre_name, pre_fn, pre_reason = resolve_preprocessing(preprocess, model)
@@ -363,24 +359,3 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 def _digest(batch: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(batch).view(np.uint8)).hexdigest()
-
-
-def _resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None) -> tuple[int, int, int]:
-    if given is not None:
-        if len(given) != 3 or any(not isinstance(d, (int, np.integer)) or d <= 0 for d in given):
-            raise NotAnImageModelError(f"input_shape must be (H, W, C) with positive sizes; got {given!r}")
-        shape = tuple(int(d) for d in given)
-    else:
-        shape = model_input_shape(model)
-        h, w, c = shape
-        if c is None:
-            raise NotAnImageModelError(f"The model {model.name!r} leaves its channel count open; pass input_shape=(H, W, C)")
-        if h is None or w is None:
-            log.info("cnnviz: model %r leaves its input size open; using %d x %d", model.name,
-                     DEFAULT_SPATIAL_SIZE, DEFAULT_SPATIAL_SIZE)
-            h, w = h or DEFAULT_SPATIAL_SIZE, w or DEFAULT_SPATIAL_SIZE
-        shape = (int(h), int(w), int(c))
-    if shape[2] not in (1, 3):
-        raise ChannelCountError(
-            f"The model {model.name!r} expects {shape[2]} input channels; cnnviz-widgets supports 1 (grayscale) or 3 (RGB)")
-    return shape

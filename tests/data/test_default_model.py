@@ -9,7 +9,7 @@ import pytest
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.data.shapes import CLASS_NAMES
-from cnnviz_widgets.methods import grad_cam_functional, pointing_game
+from cnnviz_widgets.methods import grad_cam, pointing_game
 
 HELD_OUT_SEED = 777_777  # never used for training (training uses seeds 0, 1000, 2000)
 
@@ -60,7 +60,7 @@ def test_heldout_accuracy_and_gradcam_pointing_on_fresh_images():
     correct = pred == batch.labels
     accuracy = correct.mean()
     assert accuracy >= 0.95, f"held-out accuracy {accuracy:.3f}"
-    cams = grad_cam_functional(model, x[correct], batch.labels[correct], "block3_conv2", logits_layer="logits")
+    cams = grad_cam(model, x[correct], batch.labels[correct], "block3_conv2")
     assert cams.shape == (correct.sum(), 96, 96) and cams.min() >= 0 and cams.max() <= 1
     pointing = pointing_game(cams, batch.masks[correct]).mean()
     assert pointing >= 0.90, f"Grad-CAM pointing {pointing:.3f}"

@@ -1,0 +1,377 @@
+"""Activation maximization: images that excite a filter (filter patterns) or a class.
+
+Many filters are optimised at once, one batch element per filter, by a compiled
+``tf.function`` step called from a short Python loop (fusing the loop into the graph is no
+faster on CPU). Only the part of the network up to the target layer runs. The image is
+optimised in pixel space [0, 1] and mapped to the model's input space inside the graph by
+the model's preprocessing, which must be affine (every named preprocessing is); this keeps
+the patterns in true RGB even for BGR, mean-subtracted models such as VGG16.
+
+Two recipes:
+
+- :class:`ClassicRecipe` (seeds 002/003): start from a grey image with a little noise, take
+  steps along the gradient normalised to unit RMS, then "deprocess": centre, scale to a
+  standard deviation of 0.1, shift to 0.5 and clip.
+- :class:`RobustRecipe` (the default, in the spirit of Lucid, Olah et al. 2017): the image
+  is parametrised in a decorrelated colour space and a 1/f-scaled Fourier basis and squashed
+  through a sigmoid; every step sees it padded, jittered, scaled and rotated at random inside
+  the graph, so that the pattern must be robust to small transformations; Adam updates;
+  small total-variation and L2 penalties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.inspector.graph import TracedGraph
+from cnnviz_widgets.methods._access import (
+    ModelLike,
+    Progress,
+    cached,
+    chunk_size,
+    default_preprocess,
+    graph_for,
+    keras_model,
+    layer_name,
+    submodel,
+)
+
+# Lucid's square root of the ImageNet colour correlation (per-channel SVD), normalised below.
+_COLOR_CORRELATION_SQRT = np.array(
+    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], np.float32)
+_COLOR_MIX = _COLOR_CORRELATION_SQRT / np.max(np.linalg.norm(_COLOR_CORRELATION_SQRT, axis=0))
+
+
+@dataclass(frozen=True)
+class ClassicRecipe:
+    """Normalised-gradient ascent from a grey noisy image (seeds 002 and 003).
+
+    Attributes:
+        steps: gradient steps.
+        step_size: step per pixel (RMS) in pixel units of [0, 1].
+        noise: half-width of the uniform noise around grey 0.5 at the start.
+        std: standard deviation of the deprocessed image around 0.5 (seed 002: 0.1, 003: 0.15).
+        crop: fraction of the side cut from each border at the end (seed 003: about 0.14).
+    """
+
+    steps: int = 40
+    step_size: float = 0.01
+    noise: float = 0.04
+    std: float = 0.1
+    crop: float = 0.0
+
+
+@dataclass(frozen=True)
+class RobustRecipe:
+    """Decorrelated Fourier parametrisation with transformation robustness (Lucid-like).
+
+    Attributes:
+        steps: Adam steps.
+        learning_rate: Adam learning rate on the Fourier coefficients.
+        pad: pixels of grey padding added before the random transformations.
+        jitter: largest random shift in pixels (applied twice, before and after scaling).
+        scale: largest relative random scaling (0.05 = between 0.95x and 1.05x).
+        rotation: largest random rotation in degrees.
+        tv_weight: weight of the total-variation penalty (mean absolute neighbour difference).
+        l2_weight: weight of the penalty on the squared distance from grey.
+        decay: exponent of the 1/f scaling of the Fourier coefficients.
+        crop: fraction of the side cut from each border at the end.
+    """
+
+    steps: int = 96
+    learning_rate: float = 0.05
+    pad: int = 8
+    jitter: int = 6
+    scale: float = 0.05
+    rotation: float = 8.0
+    tv_weight: float = 0.05
+    l2_weight: float = 0.0
+    decay: float = 1.0
+    crop: float = 0.0
+
+
+Recipe = ClassicRecipe | RobustRecipe
+
+
+def _recipe(recipe: str | Recipe, steps: int | None) -> Recipe:
+    if isinstance(recipe, str):
+        table = {"classic": ClassicRecipe(), "robust": RobustRecipe()}
+        if recipe not in table:
+            raise ArgumentError(f"recipe must be 'classic', 'robust' or a recipe object; got {recipe!r}")
+        recipe = table[recipe]
+    if not isinstance(recipe, (ClassicRecipe, RobustRecipe)):
+        raise ArgumentError(f"recipe must be 'classic', 'robust' or a recipe object; got {type(recipe).__name__}")
+    if steps is not None:
+        if not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ArgumentError(f"steps must be a positive int; got {steps!r}")
+        recipe = type(recipe)(**{**recipe.__dict__, "steps": int(steps)})
+    return recipe
+
+
+def pixel_to_input(preprocess: Callable[[np.ndarray], np.ndarray], channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The preprocessing as an affine map on pixels in [0, 1]: ``input = pixels @ matrix + offset``.
+
+    Found by probing ``preprocess`` (which takes pixels in [0, 255]) with one-hot colours.
+
+    Returns:
+        (matrix (C, C), offset (C,)), float32.
+
+    Raises:
+        ArgumentError: the preprocessing is not affine, so it cannot run inside the graph.
+    """
+    def apply(pixels01: np.ndarray) -> np.ndarray:
+        return np.asarray(preprocess(np.array(pixels01 * 255.0, np.float32)), np.float32).reshape(-1, channels)
+
+    offset = apply(np.zeros((1, 1, 1, channels), np.float32))[0]
+    matrix = np.stack([apply(np.eye(channels, dtype=np.float32)[c].reshape(1, 1, 1, channels))[0] - offset
+                       for c in range(channels)])
+    probe = np.random.default_rng(0).random((1, 4, 4, channels)).astype(np.float32)
+    expected = probe.reshape(-1, channels) @ matrix + offset
+    if not np.allclose(apply(probe), expected, rtol=1e-4, atol=1e-3 * (1 + np.abs(expected).max())):
+        raise ArgumentError("Activation maximization needs an affine preprocessing (scaling, mean subtraction, "
+                            "channel reordering); the given preprocessing is not affine")
+    return matrix.astype(np.float32), offset.astype(np.float32)
+
+
+def _objective_model(graph: TracedGraph, target: str):
+    """(model from input to the target tensor, whether the target is spatial)."""
+    model = submodel(graph, (target,))
+    return model, len(model.output.shape) == 4
+
+
+def _reduce(outputs: tf.Tensor, indices: tf.Tensor, spatial: bool) -> tf.Tensor:
+    """Mean of each element's own channel, borders excluded (seed 003): (B,)."""
+    if spatial:
+        h, w = outputs.shape[1], outputs.shape[2]
+        if h is not None and w is not None and h > 4 and w > 4:
+            outputs = outputs[:, 2:-2, 2:-2, :]
+        chosen = tf.gather(outputs, indices, axis=3, batch_dims=1)
+        return tf.reduce_mean(chosen, axis=(1, 2))
+    return tf.gather(outputs, indices, axis=1, batch_dims=1)
+
+
+def _classic_step(graph: TracedGraph, target: str, matrix: np.ndarray, offset: np.ndarray):
+    def build():
+        model, spatial = _objective_model(graph, target)
+        h, w, c = graph.input.shape[1:]
+        mat, off = tf.constant(matrix), tf.constant(offset)
+
+        @tf.function(input_signature=[tf.TensorSpec((None, h, w, c), tf.float32), tf.TensorSpec((None,), tf.int32),
+                                      tf.TensorSpec((), tf.float32)])
+        def step(pixels, indices, step_size):
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(pixels)
+                objective = _reduce(model(tf.tensordot(pixels, mat, 1) + off, training=False), indices, spatial)
+                total = tf.reduce_sum(objective)
+            grads = tape.gradient(total, pixels)
+            rms = tf.sqrt(tf.reduce_mean(tf.square(grads), axis=(1, 2, 3), keepdims=True))
+            return pixels + step_size * grads / (rms + 1e-5), objective
+
+        return step
+
+    return cached(graph, ("classic_step", target, matrix.tobytes(), offset.tobytes()), build)
+
+
+def _fourier_scale(h: int, w: int, decay: float) -> np.ndarray:
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    freqs = np.sqrt(fx**2 + fy**2)
+    return (np.sqrt(h * w) / np.maximum(freqs, 1.0 / max(h, w)) ** decay).astype(np.float32)
+
+
+def _to_pixels(spectrum: tf.Tensor, scale: tf.Tensor, h: int, w: int, channels: int) -> tf.Tensor:
+    """(B, C, h, w//2+1, 2) Fourier coefficients -> (B, h, w, C) pixels in [0, 1]."""
+    coeffs = tf.complex(spectrum[..., 0], spectrum[..., 1]) * tf.cast(scale, tf.complex64)
+    image = tf.signal.irfft2d(coeffs, fft_length=[h, w])  # (B, C, h, w)
+    image = tf.transpose(image, [0, 2, 3, 1]) / 4.0
+    if channels == 3:
+        image = tf.tensordot(image, tf.constant(_COLOR_MIX.T), 1)
+    return tf.sigmoid(image)
+
+
+def _rotate(images: tf.Tensor, radians: tf.Tensor) -> tf.Tensor:
+    shape = tf.shape(images)
+    h, w = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    cos, sin = tf.cos(radians), tf.sin(radians)
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    transform = tf.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=tf.tile(transform[None], [shape[0], 1]), output_shape=shape[1:3],
+        fill_value=0.5, interpolation="BILINEAR", fill_mode="REFLECT")
+
+
+def _jitter(images: tf.Tensor, amount: int, seed: tf.Tensor) -> tf.Tensor:
+    if amount <= 0:
+        return images
+    shape = tf.shape(images)
+    offsets = tf.random.stateless_uniform((2,), seed, 0, amount + 1, dtype=tf.int32)
+    return tf.slice(images, [0, offsets[0], offsets[1], 0], [-1, shape[1] - amount, shape[2] - amount, -1])
+
+
+def _robust_step(graph: TracedGraph, target: str, matrix: np.ndarray, offset: np.ndarray, recipe: RobustRecipe):
+    def build():
+        model, spatial = _objective_model(graph, target)
+        h, w, c = graph.input.shape[1:]
+        mat, off = tf.constant(matrix), tf.constant(offset)
+        scale = tf.constant(_fourier_scale(h, w, recipe.decay))
+        spec = tf.TensorSpec((None, c, h, w // 2 + 1, 2), tf.float32)
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+
+        @tf.function(input_signature=[spec, spec, spec, tf.TensorSpec((None,), tf.int32),
+                                      tf.TensorSpec((2,), tf.int32), tf.TensorSpec((), tf.float32)])
+        def step(params, m, v, indices, seed, t):
+            seeds = [seed + k for k in range(4)]
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(params)
+                pixels = _to_pixels(params, scale, h, w, c)
+                view = pixels
+                if recipe.pad:
+                    view = tf.pad(view, [[0, 0], [recipe.pad] * 2, [recipe.pad] * 2, [0, 0]], constant_values=0.5)
+                view = _jitter(view, recipe.jitter, seeds[0])
+                if recipe.scale:
+                    factor = tf.random.stateless_uniform((), seeds[1], 1 - recipe.scale, 1 + recipe.scale)
+                    new_size = tf.cast(tf.round(tf.cast(tf.shape(view)[1:3], tf.float32) * factor), tf.int32)
+                    view = tf.image.resize(view, new_size, method="bilinear")
+                if recipe.rotation:
+                    angle = tf.random.stateless_uniform((), seeds[2], -recipe.rotation, recipe.rotation)
+                    view = _rotate(view, angle * (np.pi / 180))
+                view = _jitter(view, recipe.jitter // 2, seeds[3])
+                view = tf.image.resize(view, (h, w), method="bilinear")
+                objective = _reduce(model(tf.tensordot(view, mat, 1) + off, training=False), indices, spatial)
+                tv = (tf.reduce_mean(tf.abs(pixels[:, 1:] - pixels[:, :-1]), axis=(1, 2, 3))
+                      + tf.reduce_mean(tf.abs(pixels[:, :, 1:] - pixels[:, :, :-1]), axis=(1, 2, 3)))
+                l2 = tf.reduce_mean(tf.square(pixels - 0.5), axis=(1, 2, 3))
+                loss = tf.reduce_sum(-objective + recipe.tv_weight * tv + recipe.l2_weight * l2)
+            grads = tape.gradient(loss, params)
+            m = beta1 * m + (1 - beta1) * grads
+            v = beta2 * v + (1 - beta2) * tf.square(grads)
+            lr = recipe.learning_rate * tf.sqrt(1 - beta2**t) / (1 - beta1**t)
+            return params - lr * m / (tf.sqrt(v) + eps), m, v, objective
+
+        render = tf.function(lambda params: _to_pixels(params, scale, h, w, c), input_signature=[spec])
+        return step, render
+
+    key = ("robust_step", target, matrix.tobytes(), offset.tobytes(), recipe)
+    return cached(graph, key, build)
+
+
+def _to_uint8(pixels: np.ndarray, crop: float) -> np.ndarray:
+    """(B, h, w, C) in [0, 1] -> uint8 (B, h', w', 3), cropped by ``crop`` of the side per border."""
+    if crop:
+        ch, cw = int(pixels.shape[1] * crop), int(pixels.shape[2] * crop)
+        pixels = pixels[:, ch:pixels.shape[1] - ch, cw:pixels.shape[2] - cw]
+    if pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    return np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
+
+
+def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Recipe, seed: int,
+              preprocess: Callable, batch_size: int | None, progress: Progress) -> np.ndarray:
+    h, w, c = graph.input.shape[1:]
+    matrix, offset = pixel_to_input(preprocess, c)
+    size = batch_size or chunk_size(graph)
+    total = len(indices) * recipe.steps
+    results = []
+    for start in range(0, len(indices), size):
+        part = indices[start:start + size].astype(np.int32)
+        rngs = [np.random.default_rng([seed, int(k)]) for k in part]
+        if isinstance(recipe, ClassicRecipe):
+            step = _classic_step(graph, target, matrix, offset)
+            pixels = np.stack([0.5 + recipe.noise * (2 * r.random((h, w, c), np.float32) - 1) for r in rngs])
+            for k in range(recipe.steps):
+                pixels, _ = step(pixels, part, recipe.step_size)
+                if progress is not None:
+                    progress(start * recipe.steps + len(part) * (k + 1), total)
+            pixels = pixels.numpy()
+            centred = pixels - pixels.mean(axis=(1, 2, 3), keepdims=True)
+            pixels = 0.5 + recipe.std * centred / (centred.std(axis=(1, 2, 3), keepdims=True) + 1e-5)
+        else:
+            step, render = _robust_step(graph, target, matrix, offset, recipe)
+            params = np.stack([0.01 * r.standard_normal((c, h, w // 2 + 1, 2), np.float32) for r in rngs])
+            m, v = tf.zeros_like(params), tf.zeros_like(params)
+            for k in range(recipe.steps):
+                params, m, v, _ = step(params, m, v, part, np.array([seed, k], np.int32), float(k + 1))
+                if progress is not None:
+                    progress(start * recipe.steps + len(part) * (k + 1), total)
+            pixels = render(params).numpy()
+        results.append(_to_uint8(pixels, recipe.crop))
+    return np.concatenate(results)
+
+
+def _pattern_graph(model: ModelLike, size: int | None) -> TracedGraph:
+    graph = graph_for(model)
+    if size is None or (size, size) == tuple(graph.input.shape[1:3]):
+        return graph
+    if not isinstance(size, (int, np.integer)) or size < 8:
+        raise ArgumentError(f"size must be an int >= 8 or None (the model's input size); got {size!r}")
+    try:
+        return graph_for(model, (int(size), int(size), graph.input.shape[3]))
+    except (ValueError, TypeError) as exc:
+        raise ArgumentError(f"The model takes only {graph.input.shape[1]}x{graph.input.shape[2]} images; "
+                            f"size={size} is not possible (use size=None)") from exc
+
+
+def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] | None = None, *,
+                    size: int | None = None, steps: int | None = None, recipe: str | Recipe = "robust",
+                    seed: int = 0, preprocess: Callable | None = None, batch_size: int | None = None,
+                    progress: Progress = None) -> np.ndarray:
+    """Images that maximise the mean activation of filters of ``layer`` (borders excluded).
+
+    Args:
+        model: a Keras model or a ModelInspector (whose preprocessing is used).
+        layer: qualified name of the layer (a conv layer, or any layer with channels).
+        filters: a filter index, a sequence of them, or None for the first 64.
+        size: side of the square images; None uses the model's input size (fixed-size models
+            allow nothing else).
+        steps: overrides the recipe's number of steps.
+        recipe: ``"robust"`` (default), ``"classic"``, or a :class:`RobustRecipe`/:class:`ClassicRecipe`.
+        seed: the same seed gives the same images; each filter's start depends only on
+            (seed, filter index), not on which other filters share its batch.
+        preprocess: pixel-to-input function (pixels in [0, 255]); default the inspector's or
+            the automatic choice for the model.
+        batch_size: filters optimised together (default: what fits in memory).
+        progress: ``progress(done, total)`` after every step, counted in filter-steps.
+
+    Returns:
+        uint8 (n, size, size, 3) (smaller by the recipe's crop).
+    """
+    graph = _pattern_graph(model, size)
+    name = layer_name(graph, layer)
+    channels = graph.record(name).output_shape[-1]
+    if filters is None:
+        filters = range(min(64, channels))
+    indices = np.atleast_1d(np.asarray(filters))
+    if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0:
+        raise ArgumentError(f"filters must be an int, a non-empty sequence of ints, or None; got {filters!r}")
+    if indices.min() < 0 or indices.max() >= channels:
+        raise ArgumentError(f"filter index {int(indices.max() if indices.max() >= channels else indices.min())} is "
+                            f"out of range: layer {name!r} has {channels} filters")
+    return _maximize(graph, name, indices, _recipe(recipe, steps), seed,
+                     preprocess or default_preprocess(model), batch_size, progress)
+
+
+def class_pattern(model: ModelLike, class_index: int | Sequence[int], *, steps: int | None = None,
+                  recipe: str | Recipe = "robust", seed: int = 0, preprocess: Callable | None = None,
+                  batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+    """Images that maximise class scores (the logits when the model ends in softmax/sigmoid).
+
+    As tf-keras-vis's ActivationMaximization on the model output; arguments as
+    :func:`filter_patterns`, at the model's input size.
+
+    Returns:
+        uint8 (n, H, W, 3), one image per class.
+    """
+    graph = graph_for(model)
+    n_classes = int(graph.output.shape[-1])
+    indices = np.atleast_1d(np.asarray(class_index))
+    if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0:
+        raise ArgumentError(f"class_index must be an int or a non-empty sequence of ints; got {class_index!r}")
+    if indices.min() < 0 or indices.max() >= n_classes:
+        raise ArgumentError(f"class_index out of range: the model {keras_model(model).name!r} has {n_classes} classes")
+    return _maximize(graph, "score", indices, _recipe(recipe, steps), seed,
+                     preprocess or default_preprocess(model), batch_size, progress)
