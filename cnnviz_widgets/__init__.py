@@ -7,6 +7,7 @@ from cnnviz_widgets._quiet_tf import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
+from cnnviz_widgets import methods
 from cnnviz_widgets.data.default_model import default_model_report, load_default_model, sample_images
 from cnnviz_widgets.data.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
 from cnnviz_widgets.data.shapes import generate_shapes
@@ -26,7 +27,6 @@ from cnnviz_widgets.errors import (
     UnsupportedModelError,
 )
 from cnnviz_widgets.inspector import PREPROCESSORS, LayerRecord, ModelInspector, Prediction
-from cnnviz_widgets import methods
 from cnnviz_widgets.methods import (
     channel_statistics,
     class_pattern,

@@ -20,6 +20,7 @@ layer, given the gradient G_k = dS/dA_k of the class score S:
 from __future__ import annotations
 
 import numpy as np
+
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.methods._access import (
     ClassIndex,

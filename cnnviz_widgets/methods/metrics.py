@@ -26,7 +26,10 @@ from cnnviz_widgets.methods._access import (
 
 
 def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, *, tolerance: int = 0) -> np.ndarray:
-    """Whether each heatmap's peak falls on its object.
+    """Whether each heatmap's peak falls on its object (Zhang et al. 2016).
+
+    When the peak is a plateau (blocky maps such as occlusion grids), the point is the
+    plateau pixel nearest to the plateau's centroid, not its top-left corner.
 
     Args:
         heatmaps: float (N, H, W).
@@ -34,17 +37,17 @@ def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, *, tolerance: int = 0
         tolerance: a hit also counts when the peak lies within this many pixels of the mask.
 
     Returns:
-        bool (N,): True where the argmax of the heatmap is inside (or near) the mask.
+        bool (N,): True where the peak of the heatmap is inside (or near) the mask.
     """
     heatmaps = np.asarray(heatmaps)
     masks = np.asarray(masks, bool)
     if heatmaps.shape != masks.shape or heatmaps.ndim != 3:
         raise ArgumentError(f"heatmaps and masks must both be (N, H, W); got {heatmaps.shape} and {masks.shape}")
-    n, _, w = heatmaps.shape
-    flat = heatmaps.reshape(n, -1).argmax(axis=1)
-    rows, cols = np.divmod(flat, w)
-    hits = np.empty(n, bool)
-    for i, (r, c) in enumerate(zip(rows, cols)):
+    hits = np.empty(len(heatmaps), bool)
+    for i, heat in enumerate(heatmaps):
+        rows, cols = np.nonzero(heat == heat.max())
+        nearest = np.argmin((rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2)
+        r, c = rows[nearest], cols[nearest]
         window = masks[i, max(r - tolerance, 0): r + tolerance + 1, max(c - tolerance, 0): c + tolerance + 1]
         hits[i] = window.any()
     return hits

@@ -1,0 +1,72 @@
+"""The methods on the embedded default model and fresh shapes images: do the maps find the shape?
+
+The scores are printed for the closing note (run with -s to see them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cnnviz_widgets as cw
+from cnnviz_widgets.methods import (
+    deletion_auc,
+    grad_cam,
+    grad_cam_plus_plus,
+    insertion_auc,
+    layer_cam,
+    occlusion,
+    pointing_game,
+    score_cam,
+)
+
+SEED = 424242
+
+
+@pytest.fixture(scope="module")
+def fresh(default_inspector):
+    batch = cw.generate_shapes(160, size=96, seed=SEED)
+    x = default_inspector.preprocess(batch.images.astype(np.float32))
+    predicted = default_inspector.model(x).numpy().argmax(1)
+    correct = predicted == batch.labels
+    return x[correct], batch.labels[correct], batch.masks[correct], correct.mean()
+
+
+def centre_baseline(masks):
+    heat = np.zeros(masks.shape, np.float32)
+    heat[:, masks.shape[1] // 2, masks.shape[2] // 2] = 1
+    return pointing_game(heat, masks).mean()
+
+
+@pytest.mark.parametrize("name,method,n", [
+    ("Grad-CAM", grad_cam, 160),
+    ("Grad-CAM++", grad_cam_plus_plus, 160),
+    ("LayerCAM", layer_cam, 160),
+    ("Score-CAM", score_cam, 64),  # the expensive ones on fewer images, to keep the suite short
+    ("Faster Score-CAM (16)", lambda m, x, c: score_cam(m, x, c, max_channels=16), 160),
+    ("occlusion 12/6", lambda m, x, c: occlusion(m, x, c, patch=12, stride=6), 48),
+])
+def test_maps_point_inside_the_true_shape_far_above_the_centre_baseline(default_inspector, fresh, name, method, n):
+    x, labels, masks = (a[:n] for a in fresh[:3])
+    accuracy = fresh[3]
+    heat = method(default_inspector, x, labels)
+    score = pointing_game(heat, masks).mean()
+    baseline = centre_baseline(masks)
+    print(f"\n{name}: pointing {score:.3f} on {len(x)} correctly classified images "
+          f"(accuracy {accuracy:.3f}); centre baseline {baseline:.3f}")
+    assert score >= 0.8 and score >= baseline + 0.4
+
+
+def test_grad_cam_deletes_faster_and_inserts_faster_than_a_random_heatmap(default_inspector, fresh):
+    x, labels, _, _ = fresh
+    x, labels = x[:48], labels[:48]
+    cams = grad_cam(default_inspector, x, labels)
+    noise = np.random.default_rng(0).random(cams.shape).astype(np.float32)
+    deletion = deletion_auc(default_inspector, x, cams, labels).mean()
+    deletion_random = deletion_auc(default_inspector, x, noise, labels).mean()
+    insertion = insertion_auc(default_inspector, x, cams, labels).mean()
+    insertion_random = insertion_auc(default_inspector, x, noise, labels).mean()
+    print(f"\ndeletion AUC Grad-CAM {deletion:.3f} vs random {deletion_random:.3f}; "
+          f"insertion AUC {insertion:.3f} vs random {insertion_random:.3f}")
+    assert deletion < deletion_random - 0.03
+    assert insertion > insertion_random + 0.2
