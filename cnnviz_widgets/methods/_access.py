@@ -216,8 +216,7 @@ def blend_probability_fn(graph: TracedGraph) -> Callable:
         @tf.function(input_signature=[single, single, tf.TensorSpec((None, h, w), tf.float32),
                                       tf.TensorSpec((1,), tf.int32)])
         def blend(a, b, masks, classes):
-            m = masks[..., None]
-            probs = model(a * (1.0 - m) + b * m, training=False)
+            probs = model(a + (b - a) * masks[..., None], training=False)  # = a (1 - m) + b m
             return tf.gather(probs, classes[0], axis=1)
 
         return blend

@@ -20,54 +20,75 @@ layer, given the gradient G_k = dS/dA_k of the class score S:
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.inspector.graph import TracedGraph
 from cnnviz_widgets.methods._access import (
     ClassIndex,
     ModelLike,
     Progress,
     activation_fn,
-    blend_probability_fn,
+    cached,
     chunk_size,
     class_indices,
+    input_spec,
     layer_gradient_fn,
     normalize_maps,
     prepare,
     run_chunked,
     spatial_layer,
+    submodel,
     upsample,
 )
 
 
 def _gradient_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex, layer: str | None,
-                  combine, batch_size: int | None) -> np.ndarray:
+                  method: str, batch_size: int | None) -> np.ndarray:
     graph, x = prepare(model, x)
     layer = spatial_layer(graph, layer, "A class activation map")
     classes = class_indices(graph, x, class_index)
-    gradient = layer_gradient_fn(graph, layer)
-    size = batch_size or chunk_size(graph)
-    maps = []
-    for start in range(0, len(x), size):
-        features, grads = gradient(x[start:start + size], classes[start:start + size])
-        maps.append(combine(features.numpy(), grads.numpy()))
-    return normalize_maps(upsample(np.concatenate(maps), x.shape[1:3]))
+    cams = _cam_fn(graph, layer, method)
+    maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None, classes)
+    return normalize_maps(maps)
 
 
-def _grad_cam_map(features: np.ndarray, grads: np.ndarray) -> np.ndarray:
-    weights = grads.mean(axis=(1, 2), keepdims=True)
-    return np.maximum((weights * features).sum(axis=-1), 0)
+def _grad_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+    return tf.reduce_sum(weights * features, axis=-1)
 
 
-def _grad_cam_plus_plus_map(features: np.ndarray, grads: np.ndarray) -> np.ndarray:
-    g2 = grads**2
-    denominator = 2 * g2 + features.sum(axis=(1, 2), keepdims=True) * grads**3
-    alpha = g2 / np.where(denominator != 0, denominator, 1.0)
-    weights = (alpha * np.maximum(grads, 0)).sum(axis=(1, 2), keepdims=True)
-    return np.maximum((weights * features).sum(axis=-1), 0)
+def _grad_cam_plus_plus_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    g2 = tf.square(grads)
+    denominator = 2 * g2 + tf.reduce_sum(features, axis=(1, 2), keepdims=True) * g2 * grads
+    alpha = g2 / tf.where(denominator != 0, denominator, tf.ones_like(denominator))
+    weights = tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(1, 2), keepdims=True)
+    return tf.reduce_sum(weights * features, axis=-1)
 
 
-def _layer_cam_map(features: np.ndarray, grads: np.ndarray) -> np.ndarray:
-    return np.maximum((np.maximum(grads, 0) * features).sum(axis=-1), 0)
+def _layer_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
+
+
+_COMBINE = {"grad_cam": _grad_cam_map, "grad_cam_plus_plus": _grad_cam_plus_plus_map, "layer_cam": _layer_cam_map}
+
+
+def _cam_fn(graph: TracedGraph, layer: str, method: str):
+    """Compiled ``f(x, classes) -> (N, H, W)`` un-normalised CAMs, upsampled inside the graph."""
+    def build():
+        gradient = layer_gradient_fn(graph, layer)
+        combine = _COMBINE[method]
+        size = tuple(graph.input.shape[1:3])
+
+        @tf.function(input_signature=[input_spec(graph), tf.TensorSpec((None,), tf.int32)])
+        def cams(x, classes):
+            features, grads = gradient(x, classes)
+            small = tf.nn.relu(combine(features, grads))
+            return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
+
+        return cams
+
+    return cached(graph, ("cam", layer, method), build)
 
 
 def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
@@ -84,7 +105,7 @@ def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, la
     Returns:
         float32 (N, H, W) in [0, 1].
     """
-    return _gradient_cam(model, x, class_index, layer, _grad_cam_map, batch_size)
+    return _gradient_cam(model, x, class_index, layer, "grad_cam", batch_size)
 
 
 def grad_cam_plus_plus(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None,
@@ -93,7 +114,7 @@ def grad_cam_plus_plus(model: ModelLike, x: np.ndarray, class_index: ClassIndex 
 
     Same arguments and output as :func:`grad_cam`.
     """
-    return _gradient_cam(model, x, class_index, layer, _grad_cam_plus_plus_map, batch_size)
+    return _gradient_cam(model, x, class_index, layer, "grad_cam_plus_plus", batch_size)
 
 
 def layer_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
@@ -102,7 +123,28 @@ def layer_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
 
     Same arguments and output as :func:`grad_cam`; also meaningful on early layers.
     """
-    return _gradient_cam(model, x, class_index, layer, _layer_cam_map, batch_size)
+    return _gradient_cam(model, x, class_index, layer, "layer_cam", batch_size)
+
+
+def _score_cam_fn(graph: TracedGraph):
+    """Compiled ``f(x1, acts (M, h, w), classes (1,)) -> (M,)``: class probability of ``x1``
+    masked by each activation map, upsampled to the input and scaled to [0, 1]."""
+    def build():
+        model = submodel(graph, ("probability",))
+        h, w, c = graph.input.shape[1:]
+
+        @tf.function(input_signature=[tf.TensorSpec((1, h, w, c), tf.float32),
+                                      tf.TensorSpec((None, None, None), tf.float32), tf.TensorSpec((1,), tf.int32)])
+        def masked_probabilities(x1, acts, classes):
+            masks = tf.image.resize(acts[..., None], (h, w), method="bilinear")
+            low = tf.reduce_min(masks, axis=(1, 2, 3), keepdims=True)
+            span = tf.reduce_max(masks, axis=(1, 2, 3), keepdims=True) - low
+            masks = (masks - low) / tf.where(span > 0, span, tf.ones_like(span))
+            return tf.gather(model(x1 * masks, training=False), classes[0], axis=1)
+
+        return masked_probabilities
+
+    return cached(graph, ("score_cam",), build)
 
 
 def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
@@ -135,7 +177,6 @@ def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
     classes = class_indices(graph, x, class_index)
     size = batch_size or chunk_size(graph)
     acts = run_chunked(lambda chunk: activation_fn(graph, layer)(chunk).numpy(), x, size)  # (N, h, w, K)
-    blend = blend_probability_fn(graph)
 
     kept = []
     for a in acts:
@@ -147,17 +188,14 @@ def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
         kept.append(varying)
     total, done = sum(len(k) for k in kept), 0
 
+    masked = _score_cam_fn(graph)
     maps = np.zeros(acts.shape[:3], np.float32)
-    blank = np.zeros((1, *x.shape[1:]), np.float32)
     for i, channels in enumerate(kept):
         weights = np.zeros(len(channels), np.float32)
         for start in range(0, len(channels), size):
             part = channels[start:start + size]
-            masks = upsample(np.moveaxis(acts[i][..., part], -1, 0), x.shape[1:3])
-            low = masks.min(axis=(1, 2), keepdims=True)
-            span = masks.max(axis=(1, 2), keepdims=True) - low
-            masks = (masks - low) / np.where(span > 0, span, 1.0)
-            weights[start:start + len(part)] = blend(blank, x[i:i + 1], masks, classes[i:i + 1]).numpy()
+            weights[start:start + len(part)] = masked(x[i:i + 1], np.moveaxis(acts[i][..., part], -1, 0),
+                                                      classes[i:i + 1]).numpy()
             done += len(part)
             if progress is not None:
                 progress(done, total)

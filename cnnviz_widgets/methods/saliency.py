@@ -10,18 +10,22 @@ in chunks, never one image at a time and never all at once.
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.inspector.graph import TracedGraph
 from cnnviz_widgets.methods._access import (
     ClassIndex,
     ModelLike,
     Progress,
+    cached,
     chunk_size,
     class_indices,
     input_gradient_fn,
     normalize_maps,
     prepare,
     run_chunked,
+    submodel,
 )
 
 
@@ -46,6 +50,33 @@ def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: 
             sums = np.zeros((n, *acc.shape), np.float32)
         sums[i] = acc / n_copies
     return sums
+
+
+def _noisy_gradient_sum_fn(graph: TracedGraph):
+    """Compiled sum of the input gradients of noisy copies ``start:stop`` of one image.
+
+    The noise of all ``n`` copies is drawn from one stateless seed and sliced, so a copy's
+    noise does not depend on how the copies are chunked.
+    """
+    def build():
+        model = submodel(graph, ("score",))
+        h, w, c = graph.input.shape[1:]
+        scalar = tf.TensorSpec((), tf.int32)
+
+        @tf.function(input_signature=[tf.TensorSpec((1, h, w, c), tf.float32), tf.TensorSpec((), tf.float32),
+                                      tf.TensorSpec((2,), tf.int32), scalar, scalar, scalar,
+                                      tf.TensorSpec((1,), tf.int32)])
+        def noisy_gradient_sum(x1, sigma, seed, n, start, stop, classes):
+            noise = tf.random.stateless_normal((n, h, w, c), seed)[start:stop]
+            batch = x1 + sigma * noise
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(batch)
+                score = tf.reduce_sum(tf.gather(model(batch, training=False), classes[0], axis=1))
+            return tf.reduce_sum(tape.gradient(score, batch), axis=0)
+
+        return noisy_gradient_sum
+
+    return cached(graph, ("noisy_gradient_sum",), build)
 
 
 def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 0,
@@ -83,13 +114,17 @@ def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
         grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, size, progress, classes)
     else:
         sigma = smooth_noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))
-        noise_rng = [np.random.default_rng([seed, i]) for i in range(len(x))]
-
-        def noisy(i, copies):
-            noise = noise_rng[i].standard_normal((len(copies), *x.shape[1:]), dtype=np.float32)
-            return x[i] + sigma[i] * noise
-
-        grads = _mean_gradients(graph, noisy, classes, smooth_samples, size, progress)
+        noisy_sum = _noisy_gradient_sum_fn(graph)
+        grads = np.zeros_like(x)
+        total = len(x) * smooth_samples
+        for i in range(len(x)):
+            for start in range(0, smooth_samples, size):
+                stop = min(start + size, smooth_samples)
+                grads[i] += noisy_sum(x[i:i + 1], sigma[i], np.array([seed, i], np.int32), smooth_samples, start,
+                                      stop, classes[i:i + 1]).numpy()
+                if progress is not None:
+                    progress(i * smooth_samples + stop, total)
+        grads /= smooth_samples
     return normalize_maps(np.abs(grads).max(axis=-1))
 
 
