@@ -96,8 +96,16 @@ def prepare(model: ModelLike, x: np.ndarray) -> tuple[TracedGraph, np.ndarray]:
     return graph, x
 
 
-def class_indices(graph: TracedGraph, x: np.ndarray, class_index: ClassIndex) -> np.ndarray:
+def predict_probabilities(graph: TracedGraph, x: np.ndarray) -> np.ndarray:
+    """Class probabilities (N, K) of a batch, in chunks through the compiled forward."""
+    return run_chunked(lambda chunk: predict_fn(graph)(chunk).numpy(), x, chunk_size(graph))
+
+
+def class_indices(graph: TracedGraph, x: np.ndarray, class_index: ClassIndex,
+                  probs: np.ndarray | None = None) -> np.ndarray:
     """Turn ``class_index`` into one int32 class per image; None picks each image's top class.
+
+    ``probs`` (N, K), when the caller has them already, spares the forward pass for None.
 
     Raises:
         ArgumentError: a wrong count of classes or a class out of range.
@@ -105,7 +113,7 @@ def class_indices(graph: TracedGraph, x: np.ndarray, class_index: ClassIndex) ->
     n = len(x)
     n_classes = int(graph.output.shape[-1])
     if class_index is None:
-        probs = run_chunked(lambda chunk: predict_fn(graph)(chunk).numpy(), x, chunk_size(graph))
+        probs = predict_probabilities(graph, x) if probs is None else probs
         return probs.argmax(axis=1).astype(np.int32)
     if isinstance(class_index, (int, np.integer)):
         classes = np.full(n, int(class_index), np.int32)

@@ -79,8 +79,6 @@ def _swaps_red_and_blue(model: ModelLike) -> bool:
     probe = np.zeros((1, 1, 1, 3), np.float32)
     probe[..., 0] = 255.0
     zero = np.zeros_like(probe)
-    try:
-        change = default_preprocess(model)(probe) - default_preprocess(model)(zero)
-    except Exception:
-        return False
+    preprocess = default_preprocess(model)
+    change = preprocess(probe) - preprocess(zero)
     return bool(abs(change[0, 0, 0, 2]) > abs(change[0, 0, 0, 0]))

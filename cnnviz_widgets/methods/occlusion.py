@@ -23,9 +23,8 @@ from cnnviz_widgets.methods._access import (
     chunk_size,
     class_indices,
     fill_image,
-    predict_fn,
+    predict_probabilities,
     prepare,
-    run_chunked,
 )
 
 
@@ -98,13 +97,14 @@ def occlusion_sweep(model: ModelLike, x: np.ndarray, class_index: ClassIndex = N
         patch = max(1, round(min(h, w) / 8))
     ph, pw = _pair(patch, "patch", (h, w))
     sh, sw = _pair(stride if stride is not None else (ph, pw), "stride", (h, w))
-    classes = class_indices(graph, x, class_index)
+    intact_probs = predict_probabilities(graph, x)
+    classes = class_indices(graph, x, class_index, intact_probs)
     fills = fill_image(x, fill)
     rows, cols = patch_positions(h, ph, sh), patch_positions(w, pw, sw)
     positions = [(r, c) for r in rows for c in cols]
     size = batch_size or chunk_size(graph)
     blend = blend_probability_fn(graph)
-    intact = run_chunked(lambda chunk: predict_fn(graph)(chunk).numpy(), x, size)[np.arange(n), classes]
+    intact = intact_probs[np.arange(n), classes]
 
     probabilities = np.zeros((n, len(positions)), np.float32)
     total = n * len(positions)
