@@ -13,7 +13,7 @@ axis), so chunks of different sizes never retrace.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 import keras
@@ -101,17 +101,25 @@ def predict_probabilities(graph: TracedGraph, x: np.ndarray) -> np.ndarray:
     return run_chunked(lambda chunk: predict_fn(graph)(chunk).numpy(), x, chunk_size(graph))
 
 
+TOP_CLASS = -1
+"""Class index understood by the compiled gradient functions as "this image's top class"."""
+
+
 def class_indices(graph: TracedGraph, x: np.ndarray, class_index: ClassIndex,
-                  probs: np.ndarray | None = None) -> np.ndarray:
+                  probs: np.ndarray | None = None, *, top_in_graph: bool = False) -> np.ndarray:
     """Turn ``class_index`` into one int32 class per image; None picks each image's top class.
 
-    ``probs`` (N, K), when the caller has them already, spares the forward pass for None.
+    ``probs`` (N, K), when the caller has them already, spares the forward pass for None;
+    ``top_in_graph=True`` returns :data:`TOP_CLASS` for None instead, for the compiled
+    gradient functions, which then pick the top class in their own forward pass.
 
     Raises:
         ArgumentError: a wrong count of classes or a class out of range.
     """
     n = len(x)
     n_classes = int(graph.output.shape[-1])
+    if class_index is None and top_in_graph:
+        return np.full(n, TOP_CLASS, np.int32)
     if class_index is None:
         probs = predict_probabilities(graph, x) if probs is None else probs
         return probs.argmax(axis=1).astype(np.int32)
@@ -152,12 +160,6 @@ def run_chunked(fn: Callable[[np.ndarray], np.ndarray], items: np.ndarray, size:
         if progress is not None:
             progress(stop, total)
     return np.concatenate(out)
-
-
-def chunks(total: int, size: int) -> Iterator[slice]:
-    """Slices covering range(total) in steps of ``size``."""
-    for start in range(0, total, size):
-        yield slice(start, min(start + size, total))
 
 
 def score_tensor(graph: TracedGraph) -> Any:
@@ -241,6 +243,12 @@ def activation_fn(graph: TracedGraph, layer: str) -> Callable:
     return cached(graph, ("activations", layer), build)
 
 
+def _chosen_scores(scores: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
+    """(N,) score of each image's class; :data:`TOP_CLASS` takes the image's highest score."""
+    top = tf.argmax(scores, axis=1, output_type=tf.int32)
+    return tf.gather(scores, tf.where(classes < 0, top, classes), axis=1, batch_dims=1)
+
+
 def input_gradient_fn(graph: TracedGraph) -> Callable:
     """Compiled ``f(x, classes) -> d score[class] / d x`` of shape (N, H, W, C)."""
     def build():
@@ -250,8 +258,7 @@ def input_gradient_fn(graph: TracedGraph) -> Callable:
         def gradient(x, classes):
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(x)
-                scores = model(x, training=False)
-                score = tf.gather(scores, classes, axis=1, batch_dims=1)
+                score = _chosen_scores(model(x, training=False), classes)
             return tape.gradient(score, x)
 
         return gradient
@@ -269,8 +276,7 @@ def layer_gradient_fn(graph: TracedGraph, layer: str) -> Callable:
             # tf.gradients (graph mode) back-propagates only from the score to the layer:
             # nothing below the layer is differentiated, which is Grad-CAM's physical bound.
             features, scores = model(x, training=False)
-            score = tf.gather(scores, classes, axis=1, batch_dims=1)
-            return features, tf.gradients(score, features)[0]
+            return features, tf.gradients(_chosen_scores(scores, classes), features)[0]
 
         return gradient
 

@@ -47,7 +47,7 @@ def _gradient_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex, laye
                   method: str, batch_size: int | None) -> np.ndarray:
     graph, x = prepare(model, x)
     layer = spatial_layer(graph, layer, "A class activation map")
-    classes = class_indices(graph, x, class_index)
+    classes = class_indices(graph, x, class_index, top_in_graph=True)  # one forward pass, not two
     cams = _cam_fn(graph, layer, method)
     maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None, classes)
     return normalize_maps(maps)

@@ -107,7 +107,8 @@ def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
         raise ArgumentError(f"smooth_samples must be an int >= 0; got {smooth_samples!r}")
     if smooth_samples and not smooth_noise > 0:
         raise ArgumentError(f"smooth_noise must be > 0 for SmoothGrad; got {smooth_noise!r}")
-    classes = class_indices(graph, x, class_index)
+    # SmoothGrad explains the clean image's class in every noisy copy, so it needs it up front.
+    classes = class_indices(graph, x, class_index, top_in_graph=smooth_samples == 0)
     size = batch_size or chunk_size(graph)
     if smooth_samples == 0:
         gradient = input_gradient_fn(graph)
