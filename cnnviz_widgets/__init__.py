@@ -7,7 +7,7 @@ from cnnviz_widgets._quiet_tf import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-from cnnviz_widgets import methods
+from cnnviz_widgets import methods, render
 from cnnviz_widgets.data.default_model import default_model_report, load_default_model, sample_images
 from cnnviz_widgets.data.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
 from cnnviz_widgets.data.shapes import generate_shapes
@@ -37,6 +37,7 @@ from cnnviz_widgets.methods import (
     filter_weights_rgb,
     grad_cam,
     grad_cam_plus_plus,
+    heatmap,
     insertion_auc,
     integrated_gradients,
     layer_cam,
@@ -46,6 +47,16 @@ from cnnviz_widgets.methods import (
     saliency,
     score_cam,
 )
+from cnnviz_widgets.widgets import (
+    CamOverlay,
+    ClassPicker,
+    Dashboard,
+    FilterGallery,
+    ImagePicker,
+    LayerBrowser,
+    OcclusionSweeper,
+    explore,
+)
 
 __version__ = "0.1.0"
 
@@ -53,17 +64,24 @@ __all__ = [
     "PREPROCESSORS",
     "SHAPE_CLASS_NAMES",
     "ArgumentError",
+    "CamOverlay",
     "ChannelCountError",
+    "ClassPicker",
     "CnnvizError",
+    "Dashboard",
+    "FilterGallery",
     "ImageFileNotFoundError",
+    "ImagePicker",
     "ImageReadError",
     "LayerNotFoundError",
+    "LayerBrowser",
     "LayerRecord",
     "ModelFileNotFoundError",
     "ModelInspector",
     "ModelLoadError",
     "NoImageError",
     "NotAnImageModelError",
+    "OcclusionSweeper",
     "Prediction",
     "PreprocessingError",
     "UnsafeModelFileError",
@@ -73,12 +91,14 @@ __all__ = [
     "default_cam_layer",
     "default_model_report",
     "deletion_auc",
+    "explore",
     "filter_patterns",
     "filter_weights",
     "filter_weights_rgb",
     "generate_shapes",
     "grad_cam",
     "grad_cam_plus_plus",
+    "heatmap",
     "insertion_auc",
     "integrated_gradients",
     "layer_cam",
@@ -87,6 +107,7 @@ __all__ = [
     "occlusion",
     "occlusion_sweep",
     "pointing_game",
+    "render",
     "saliency",
     "sample_images",
     "score_cam",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 
@@ -18,6 +20,8 @@ def nbytes_of(value) -> int:
         return sum(nbytes_of(v) for v in value.values())
     if isinstance(value, (list, tuple)):
         return sum(nbytes_of(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes_of(getattr(value, f.name)) for f in dataclasses.fields(value))
     return 0
 
 
@@ -25,7 +29,7 @@ class ByteLRUCache:
     """Maps keys to values, evicting the least recently used entries beyond ``max_bytes``.
 
     A single value larger than the budget is still kept (alone), so the current image always
-    has its activations.
+    has its activations. Safe to use from several threads (widgets compute in the background).
     """
 
     def __init__(self, max_bytes: int) -> None:
@@ -33,34 +37,38 @@ class ByteLRUCache:
             raise ArgumentError(f"max_bytes must be positive, got {max_bytes}")
         self.max_bytes = int(max_bytes)
         self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._lock = threading.Lock()
         self.nbytes = 0
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable):
         """The value for ``key`` (marking it recently used), or None."""
-        item = self._items.get(key)
-        if item is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._items.move_to_end(key)
-        return item[0]
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._items.move_to_end(key)
+            return item[0]
 
     def put(self, key: Hashable, value) -> None:
         """Store ``value`` under ``key`` and evict old entries beyond the budget."""
-        if key in self._items:
-            self.nbytes -= self._items.pop(key)[1]
         size = nbytes_of(value)
-        self._items[key] = (value, size)
-        self.nbytes += size
-        while self.nbytes > self.max_bytes and len(self._items) > 1:
-            _, (_, old) = self._items.popitem(last=False)
-            self.nbytes -= old
+        with self._lock:
+            if key in self._items:
+                self.nbytes -= self._items.pop(key)[1]
+            self._items[key] = (value, size)
+            self.nbytes += size
+            while self.nbytes > self.max_bytes and len(self._items) > 1:
+                _, (_, old) = self._items.popitem(last=False)
+                self.nbytes -= old
 
     def clear(self) -> None:
-        self._items.clear()
-        self.nbytes = 0
+        with self._lock:
+            self._items.clear()
+            self.nbytes = 0
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items

@@ -346,7 +346,8 @@ def resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None =
         shape = model_input_shape(model)
         h, w, c = shape
         if c is None:
-            raise NotAnImageModelError(f"The model {model.name!r} leaves its channel count open; pass input_shape=(H, W, C)")
+            raise NotAnImageModelError(
+                f"The model {model.name!r} leaves its channel count open; pass input_shape=(H, W, C)")
         if h is None or w is None:
             log.info("cnnviz: model %r leaves its input size open; using %d x %d", model.name,
                      DEFAULT_SPATIAL_SIZE, DEFAULT_SPATIAL_SIZE)
@@ -354,7 +355,8 @@ def resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None =
         shape = (int(h), int(w), int(c))
     if shape[2] not in (1, 3):
         raise ChannelCountError(
-            f"The model {model.name!r} expects {shape[2]} input channels; cnnviz-widgets supports 1 (grayscale) or 3 (RGB)")
+            f"The model {model.name!r} expects {shape[2]} input channels; "
+            f"cnnviz-widgets supports 1 (grayscale) or 3 (RGB)")
     return shape
 
 

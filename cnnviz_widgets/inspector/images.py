@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnviz_widgets.errors import ChannelCountError, ImageFileNotFoundError, ImageReadError
 
-ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, bytes]
+ImageLike = str | os.PathLike | Image.Image | np.ndarray | bytes
 
 
 def to_pil(image: ImageLike) -> Image.Image:
@@ -32,7 +31,8 @@ def to_pil(image: ImageLike) -> Image.Image:
                 opened.load()
                 return _rgb(opened)
         except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise ImageReadError(f"Cannot read {str(path)!r} as an image ({exc}); expected PNG, JPEG, BMP, GIF...") from exc
+            raise ImageReadError(
+                f"Cannot read {str(path)!r} as an image ({exc}); expected PNG, JPEG, BMP, GIF...") from exc
     if isinstance(image, (bytes, bytearray, memoryview)):
         import io
 

@@ -42,4 +42,5 @@ def load_model_file(path: str | os.PathLike, *, safe_mode: bool = True) -> keras
         if path.suffix.lower() in (".h5", ".hdf5"):
             hint = (" Legacy .h5 files written by Keras 2 with nested or subclassed models often do not load in "
                     "Keras 3: rebuild the architecture in code and call model.load_weights(file) instead.")
-        raise ModelLoadError(f"Could not load the model file {str(path)!r}: {type(exc).__name__}: {text}.{hint}") from exc
+        raise ModelLoadError(
+            f"Could not load the model file {str(path)!r}: {type(exc).__name__}: {text}.{hint}") from exc

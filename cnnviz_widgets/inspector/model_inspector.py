@@ -85,6 +85,8 @@ class ModelInspector(traitlets.HasTraits):
             Sequential model never built, or ``include_top=False`` applications with ``None``
             sizes). A model that was never built gets its weights created on this shape.
         cache_bytes: budget of the per-image activation cache.
+        results_bytes: budget of :attr:`results`, where widgets keep their expensive results
+            (heatmaps, sweeps, filter patterns) keyed by :attr:`image_key` and parameters.
     """
 
     image_version = traitlets.Int(0, help="Incremented after every successful set_image.")
@@ -99,10 +101,13 @@ class ModelInspector(traitlets.HasTraits):
         safe_mode: bool = True,
         input_shape: tuple[int, int, int] | None = None,
         cache_bytes: int = 512 * 2**20,
+        results_bytes: int = 256 * 2**20,
     ) -> None:
         super().__init__()
         self._lock = threading.RLock()
         self._cache = ByteLRUCache(cache_bytes)
+        self.results = ByteLRUCache(results_bytes)
+        """Shared cache of expensive results, for every widget bound to this inspector."""
         self._state: _ModelState | None = None
         self._image: np.ndarray | None = None
         self._source: np.ndarray | None = None  # the image at its own size, kept for model changes
@@ -138,6 +143,7 @@ class ModelInspector(traitlets.HasTraits):
                 self._image, self._batch, self._image_key = self._prepare(state, self._source)
             self._state = state
             self._cache.clear()
+            self.results.clear()
         log.info("cnnviz: preprocessing %r (%s)", state.preprocess_name, state.preprocess_reason)
         self.model_version += 1
 
@@ -263,6 +269,14 @@ class ModelInspector(traitlets.HasTraits):
             raise PreprocessingError(
                 f"The preprocessing {state.preprocess_name!r} returned shape {batch.shape}; expected {pixels.shape}")
         return rgb, batch, _digest(batch)
+
+    @property
+    def image_key(self) -> tuple[int, str]:
+        """(model_version, digest of the preprocessed image): names the current model and image
+        in cache keys; results computed for it stay valid until either changes."""
+        self._require_image()
+        with self._lock:
+            return self.model_version, self._image_key
 
     @property
     def has_image(self) -> bool:

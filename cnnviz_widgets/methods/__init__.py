@@ -3,7 +3,8 @@
 One file per family: ``cams`` (Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM), ``saliency``
 (gradients, SmoothGrad, integrated gradients), ``occlusion``, ``filters`` (kernel weights),
 ``patterns`` (activation maximization), ``statistics`` (feature-map statistics),
-``metrics`` (pointing game, deletion/insertion), ``target_layer`` (the default CAM layer).
+``metrics`` (pointing game, deletion/insertion), ``target_layer`` (the default CAM layer),
+``registry`` (every heatmap method by name).
 Each function takes a Keras model or a ModelInspector and a model-ready float32 batch.
 """
 
@@ -19,11 +20,16 @@ from cnnviz_widgets.methods.patterns import (
     filter_patterns,
     pixel_to_input,
 )
+from cnnviz_widgets.methods.registry import HEATMAP_METHODS, HeatmapMethod, heatmap, heatmap_method
 from cnnviz_widgets.methods.saliency import integrated_gradients, integrated_gradients_attributions, saliency
 from cnnviz_widgets.methods.statistics import ChannelStatistics, channel_statistics
 from cnnviz_widgets.methods.target_layer import default_cam_layer
 
 __all__ = [
+    "HEATMAP_METHODS",
+    "HeatmapMethod",
+    "heatmap",
+    "heatmap_method",
     "ChannelStatistics",
     "ClassicRecipe",
     "OcclusionSweep",

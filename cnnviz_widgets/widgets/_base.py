@@ -1,0 +1,235 @@
+"""What every cnnviz widget shares: the bound inspector, an error area, a progress bar with
+cancel, background jobs that keep only the latest request, and helpers for images.
+
+Lifecycle of a widget: controls are linked to public traits; any trait change or a new image
+or model on the inspector calls ``refresh()``. ``refresh`` renders from caches when it can
+(no model call) and otherwise submits a job that fills the cache and calls ``refresh`` again.
+Rendering always reads the *current* traits, so a late result can never overwrite a newer
+picture. Widgets that are not visible (``active = False``, e.g. a hidden dashboard tab) defer
+their work until they are shown.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.render import to_png
+from cnnviz_widgets.widgets._runner import Cancelled, LatestOnlyRunner, Progress
+
+log = logging.getLogger("cnnviz_widgets")
+
+DISPLAY_SIDE = 256
+"""Target side in pixels of the main image views (small maps are enlarged, crisp)."""
+
+_EMPTY_PNG = to_png(np.full((1, 1, 3), 255, np.uint8))
+
+
+def display_png(array: np.ndarray, side: int = DISPLAY_SIDE) -> bytes:
+    """PNG of a uint8 image enlarged by a whole factor towards ``side`` (nearest neighbour),
+    or shrunk to ``side`` when larger."""
+    longest = max(array.shape[:2])
+    if longest > side:
+        return to_png(array, max_side=side)
+    return to_png(array, scale=max(1, side // longest))
+
+
+def image_view(*css_classes: str) -> widgets.Image:
+    """An empty ``ipywidgets.Image`` with the given CSS classes."""
+    view = widgets.Image(value=_EMPTY_PNG, format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+    for css in css_classes:
+        view.add_class(css)
+    return view
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a user: the exception's first line, prefixed by its type for unexpected ones."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    from cnnviz_widgets.errors import CnnvizError
+
+    if isinstance(exc, (CnnvizError, traitlets.TraitError)):
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+class ErrorArea(widgets.HTML):
+    """A visible one-line message inside the widget; empty and hidden when all is well."""
+
+    def __init__(self) -> None:
+        super().__init__(value="", layout=widgets.Layout(display="none"))
+        self.add_class("cnnviz-error")
+        self.message = ""
+
+    def show(self, exc: BaseException | str) -> None:
+        self.message = exc if isinstance(exc, str) else error_line(exc)
+        self.value = (f'<div style="color:#b00020;background:#fdecea;padding:4px 8px;border-radius:3px">'
+                      f"&#9888; {html.escape(self.message)}</div>")
+        self.layout.display = None
+
+    def clear(self) -> None:
+        if self.message:
+            self.message = ""
+            self.value = ""
+            self.layout.display = "none"
+
+
+class ProgressArea(widgets.HBox):
+    """An ``IntProgress`` with a label and a Cancel button, shown only while work runs."""
+
+    def __init__(self, on_cancel: Callable[[], None]) -> None:
+        self.bar = widgets.IntProgress(min=0, max=100, value=0, layout=widgets.Layout(width="200px"))
+        self.label = widgets.Label("")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", button_style="warning",
+                                            layout=widgets.Layout(width="90px"))
+        self.cancel_button.on_click(lambda _: on_cancel())
+        super().__init__([self.bar, self.label, self.cancel_button], layout=widgets.Layout(display="none"))
+        self.add_class("cnnviz-progress")
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if total <= 0:
+            self.layout.display = "none"
+            return
+        self.bar.value = int(100 * min(done, total) / total)
+        self.label.value = f"{label} {self.bar.value}%" if total > 1 else f"{label}…"
+        self.layout.display = None
+
+
+def guarded(method: Callable) -> Callable:
+    """Run a widget method, showing any exception in its error area instead of raising."""
+
+    @functools.wraps(method)
+    def wrapper(self: InspectorWidget, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the widget shows it and stays usable
+            log.debug("cnnviz: %s failed", method.__name__, exc_info=True)
+            self.errors.show(exc)
+            return None
+
+    return wrapper
+
+
+class InspectorWidget(widgets.VBox):
+    """Base of the four widgets: binds to a :class:`ModelInspector` and follows it.
+
+    Subclasses implement ``_render()`` (called under a lock, may raise) and use
+    :meth:`cached_or_submit` for expensive results.
+    """
+
+    active = traitlets.Bool(True, help="False defers all work until the widget is shown again.")
+
+    def __init__(self, inspector: ModelInspector | None = None, **kwargs: Any) -> None:
+        self.inspector = inspector if inspector is not None else ModelInspector()
+        self.errors = ErrorArea()
+        self._runner = LatestOnlyRunner(self._report_progress, self._report_error, name=type(self).__name__)
+        self.progress = ProgressArea(self.cancel)
+        self._render_lock = threading.RLock()
+        self._failed: Hashable | None = None
+        self._stale = True
+        self._building = True
+        super().__init__(**kwargs)
+        self.add_class("cnnviz-widget")
+        self.inspector.observe(self._on_inspector_change, names=["image_version", "model_version"])
+
+    # ------------------------------------------------------------------ lifecycle
+    def _finish_init(self, children: list[widgets.Widget]) -> None:
+        self.children = [*children, self.progress, self.errors]
+        self._building = False
+        self.refresh()
+
+    def _on_inspector_change(self, change: dict) -> None:
+        if change["name"] == "model_version":
+            self._failed = None
+            self._on_model_change()
+        self.refresh()
+
+    def _on_model_change(self) -> None:
+        """Subclasses refill their layer lists here (called before refresh)."""
+
+    @traitlets.observe("active")
+    def _on_active(self, change: dict) -> None:
+        if change["new"] and self._stale:
+            self.refresh()
+
+    def refresh(self, *_: Any) -> None:
+        """Bring the view up to date with the traits and the inspector (from cache when possible)."""
+        if self._building:
+            return
+        if not self.active:
+            self._stale = True
+            return
+        self._stale = False
+        with self._render_lock:
+            try:
+                self._render()
+            except Exception as exc:  # noqa: BLE001
+                log.debug("cnnviz: render failed", exc_info=True)
+                self.errors.show(exc)
+            else:
+                if not self._runner.busy:
+                    self.errors.clear()
+
+    def _render(self) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ jobs
+    def cached_or_submit(self, key: Hashable, work: Callable[[Progress], Any], label: str) -> Any | None:
+        """The result cached under ``key`` in the inspector's results, or None after submitting
+        ``work(progress)`` to compute it in the background (a later ``refresh`` shows it)."""
+        result = self.inspector.results.get(key)
+        if result is not None:
+            return result
+        if key != self._failed:
+            self._runner.submit(key, work, self._job_done, label=label)
+        return None
+
+    def _job_done(self, key: Hashable, result: Any) -> None:
+        if result is not None:
+            self.inspector.results.put(key, result)
+        if self._runner.is_current(key) or not self._runner.busy:
+            self.refresh()
+
+    def _report_progress(self, label: str, done: int, total: int) -> None:
+        self.progress.update(label, done, total)
+
+    def _report_error(self, key: Hashable, exc: BaseException) -> None:
+        self._failed = key  # not retried until something changes the request
+        self.errors.show(exc)
+
+    def cancel(self) -> None:
+        """Stop the running computation and drop the waiting one (the Cancel button)."""
+        self._runner.cancel()
+
+    def wait(self, timeout: float | None = 300) -> bool:
+        """Block until background work is done and the view shows the current traits.
+
+        Returns False when ``timeout`` seconds passed first. Useful in scripts, tests and
+        notebooks that read :attr:`png` right after changing a trait.
+        """
+        return self._runner.wait(timeout)
+
+    @property
+    def busy(self) -> bool:
+        """True while a computation runs or waits."""
+        return self._runner.busy
+
+    def close(self) -> None:
+        """Stop following the inspector and close the widget and its children."""
+        try:
+            self.inspector.unobserve(self._on_inspector_change, names=["image_version", "model_version"])
+        except ValueError:
+            pass
+        self._runner.cancel()
+        super().close()
+
+
+__all__ = ["Cancelled", "ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view"]

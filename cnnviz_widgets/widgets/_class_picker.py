@@ -1,0 +1,138 @@
+"""The class picker: the top-k predictions as a bqplot bar chart (click a bar to pick it), a
+dropdown of the same, and a box that takes any class by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bqplot
+import ipywidgets as widgets
+import traitlets
+
+from cnnviz_widgets.inspector import ModelInspector
+
+TOP = -1  # dropdown value meaning "the top prediction"
+
+
+class ClassPicker(widgets.VBox):
+    """Picks the class to explain. ``class_index`` None means "whatever the model predicts".
+
+    Follows the inspector: a new image refreshes the probabilities and the chart.
+    """
+
+    class_index = traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction.")
+
+    def __init__(self, inspector: ModelInspector, *, k: int = 5, chart: bool = True) -> None:
+        self.inspector = inspector
+        self.k = k
+        self._syncing = False
+        self._top: list = []
+        self.dropdown = widgets.Dropdown(description="class", options=[("top prediction", TOP)], value=TOP,
+                                         layout=widgets.Layout(width="320px"))
+        self.name_box = widgets.Combobox(placeholder="any class by name…", ensure_option=True,
+                                         layout=widgets.Layout(width="220px"))
+        self.bars = bqplot.Bars(x=[""], y=[0.0], scales={"x": bqplot.OrdinalScale(),
+                                                          "y": bqplot.LinearScale(min=0.0, max=1.0)},
+                                interactions={"click": "select"}, colors=["#4c72b0"],
+                                selected_style={"fill": "#dd8452"}, unselected_style={"opacity": 0.9},
+                                tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".1%"]))
+        axes = [bqplot.Axis(scale=self.bars.scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}),
+                bqplot.Axis(scale=self.bars.scales["y"], orientation="vertical", tick_format=".0%",
+                            num_ticks=3)]
+        self.figure = bqplot.Figure(marks=[self.bars], axes=axes, title="top predictions (click a bar)",
+                                    fig_margin={"top": 30, "bottom": 45, "left": 45, "right": 10},
+                                    layout=widgets.Layout(width="380px", height="210px"))
+        self.figure.add_class("cnnviz-topk")
+        self.caption = widgets.HTML("")
+        self.dropdown.observe(self._from_dropdown, "value")
+        self.name_box.observe(self._from_name, "value")
+        self.bars.observe(self._from_bars, "selected")
+        children = [self.figure] if chart else []
+        super().__init__([*children, widgets.HBox([self.dropdown, self.name_box]), self.caption])
+        self.add_class("cnnviz-class-picker")
+        inspector.observe(self._on_inspector, names=["image_version", "model_version"])
+        self.update()
+
+    # ------------------------------------------------------------------ state from the inspector
+    def _on_inspector(self, change: dict) -> None:
+        try:
+            self.update()
+        except Exception:  # noqa: BLE001 - the owning widget shows model errors
+            pass
+
+    def update(self) -> None:
+        """Re-read the top-k predictions of the current image."""
+        if self.name_box.options != self.inspector.class_names:
+            self.name_box.options = self.inspector.class_names
+        if not self.inspector.has_image:
+            return
+        self._top = self.inspector.top_k(min(self.k, self.inspector.n_classes))
+        with self.bars.hold_sync():
+            self.bars.selected = None
+            self.bars.x = [p.name for p in self._top]
+            self.bars.y = [p.probability for p in self._top]
+        self._sync_controls()
+
+    def resolved(self) -> int:
+        """The class index to explain: ``class_index``, or the top prediction when it is None."""
+        if self.class_index is not None:
+            return self.class_index
+        return self.inspector.top_k(1)[0].index
+
+    def describe(self) -> str:
+        """e.g. ``'star (class 3), p = 97.1%'``."""
+        index = self.resolved()
+        probability = float(self.inspector.probabilities[index])
+        return f"{self.inspector.class_names[index]} (class {index}), p = {probability:.1%}"
+
+    # ------------------------------------------------------------------ controls <-> trait
+    @traitlets.validate("class_index")
+    def _check_class(self, proposal: dict) -> int | None:
+        value = proposal["value"]
+        if value is not None and not 0 <= value < self.inspector.n_classes:
+            raise traitlets.TraitError(
+                f"class_index must be in 0..{self.inspector.n_classes - 1} (or None for the top prediction); "
+                f"got {value}")
+        return value
+
+    @traitlets.observe("class_index")
+    def _on_class(self, change: dict) -> None:
+        self._sync_controls()
+
+    def _sync_controls(self) -> None:
+        self._syncing = True
+        try:
+            options = [("top prediction", TOP)] + [(f"{p.name}  {p.probability:.1%}", p.index) for p in self._top]
+            index = self.class_index
+            if index is not None and index not in [p.index for p in self._top]:
+                probability = float(self.inspector.probabilities[index]) if self.inspector.has_image else 0.0
+                options.append((f"{self.inspector.class_names[index]}  {probability:.1%}", index))
+            self.dropdown.options = options
+            self.dropdown.value = TOP if index is None else index
+            positions = [i for i, p in enumerate(self._top) if p.index == index]
+            self.bars.selected = positions or None
+            if self.inspector.has_image:
+                self.caption.value = f"<small>explaining <b>{self.describe()}</b></small>"
+        finally:
+            self._syncing = False
+
+    def _from_dropdown(self, change: dict) -> None:
+        if not self._syncing and change["new"] is not None:
+            self.class_index = None if change["new"] == TOP else int(change["new"])
+
+    def _from_name(self, change: dict) -> None:
+        name = change["new"]
+        if not self._syncing and name in self.inspector.class_names:
+            self.class_index = self.inspector.class_names.index(name)
+
+    def _from_bars(self, change: dict) -> None:
+        selected: Any = change["new"]
+        if self._syncing or selected is None or len(selected) == 0:
+            return
+        position = int(selected[-1])
+        if position < len(self._top):
+            self.class_index = self._top[position].index
+
+    def close(self) -> None:
+        self.inspector.unobserve(self._on_inspector, names=["image_version", "model_version"])
+        super().close()

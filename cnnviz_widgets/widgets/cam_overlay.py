@@ -1,0 +1,271 @@
+"""CamOverlay: where the model looked to pick a class, by any heatmap method (seeds 000, 001).
+
+Heatmaps are computed in the background and cached in the inspector by (image, method,
+layer, class); alpha and colormap changes re-render from that cache with no model call.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.methods import HEATMAP_METHODS, default_cam_layer, deletion_auc, heatmap_method, insertion_auc
+from cnnviz_widgets.render import COLORMAPS, colorize, overlay, tile_grid
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.widgets._runner import Progress
+
+COMPARE_TILE = 160
+
+
+class CamOverlay(InspectorWidget):
+    """A class heatmap blended over the image, with a top-k chart to pick the class.
+
+    Args:
+        inspector: the shared :class:`ModelInspector` (None: a new one on the default model).
+        method: a key of :data:`~cnnviz_widgets.methods.HEATMAP_METHODS`.
+        chart: show the top-k bar chart (the dashboard has its own).
+    """
+
+    method = traitlets.Unicode("grad_cam", help="Heatmap method (a key of HEATMAP_METHODS).")
+    layer = traitlets.Unicode(help="Target layer of the CAM methods (preset to the automatic choice).")
+    class_index = traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction.")
+    alpha = traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1.")
+    colormap = traitlets.Unicode("jet", help="A matplotlib colormap name.")
+    compare = traitlets.Tuple(help="Methods shown side by side (empty: no comparison).")
+
+    def __init__(self, inspector: ModelInspector | None = None, *, method: str = "grad_cam", chart: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(inspector, **kwargs)
+        self.method_dropdown = widgets.Dropdown(
+            description="method", options=[(m.label, m.name) for m in HEATMAP_METHODS.values()],
+            layout=widgets.Layout(width="260px"))
+        self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="300px"))
+        self.layer_reason = widgets.HTML("")
+        self.alpha_slider = widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05)
+        self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
+                                                  layout=widgets.Layout(width="220px"))
+        self.compare_select = widgets.SelectMultiple(
+            options=[(m.label, m.name) for m in HEATMAP_METHODS.values()], rows=8,
+            description="compare", layout=widgets.Layout(width="260px"))
+        self.faithfulness_button = widgets.Button(description="Deletion / insertion AUC", icon="check",
+                                                  layout=widgets.Layout(width="220px"))
+        self.faithfulness_button.on_click(lambda _: self.request_faithfulness())
+        self.faithfulness = widgets.HTML("")
+        self.faithfulness.add_class("cnnviz-faithfulness")
+        self.classes = ClassPicker(self.inspector, chart=chart)
+        self.overlay_view = image_view("cnnviz-map", "cnnviz-cam")
+        self.heatmap_view = image_view("cnnviz-heatmap")
+        self.compare_view = image_view("cnnviz-compare")
+        self.compare_view.layout.display = "none"
+        self.caption = widgets.HTML("")
+        self._faithfulness_wanted: set = set()
+
+        self._fill_layers()
+        for name, control in (("method", self.method_dropdown), ("layer", self.layer_dropdown),
+                              ("alpha", self.alpha_slider), ("colormap", self.colormap_dropdown),
+                              ("compare", self.compare_select)):
+            widgets.link((self, name), (control, "value"))
+        widgets.link((self, "class_index"), (self.classes, "class_index"))
+        self.method = method
+        self.observe(self.refresh, names=["method", "layer", "class_index", "alpha", "colormap", "compare"])
+        controls = widgets.VBox([self.method_dropdown, widgets.HBox([self.layer_dropdown, self.layer_reason]),
+                                 self.alpha_slider, self.colormap_dropdown])
+        views = widgets.HBox([
+            widgets.VBox([self.overlay_view, self.caption]),
+            widgets.VBox([widgets.HTML("<b>heatmap</b>"), self.heatmap_view]),
+            self.classes,
+        ])
+        extras = widgets.HBox([self.compare_select, widgets.VBox([self.faithfulness_button, self.faithfulness])])
+        self._finish_init([controls, views, extras, self.compare_view])
+
+    # ------------------------------------------------------------------ layers and checks
+    def _fill_layers(self) -> None:
+        spatial = [r for r in self.inspector.layers if r.is_spatial]
+        self._spatial = [r.name for r in spatial]
+        self.layer_dropdown.options = [(f"{r.name}  {'x'.join(map(str, r.output_shape))}", r.name) for r in spatial]
+        name, reason = default_cam_layer(self.inspector)
+        self.default_layer = name
+        self.layer_reason.value = f"<small>auto: <b>{html.escape(name)}</b> ({html.escape(reason)})</small>"
+        self.layer = name
+
+    def _on_model_change(self) -> None:
+        with self.hold_trait_notifications():
+            self.class_index = None
+            self._fill_layers()
+        self.classes.update()
+
+    @traitlets.validate("method")
+    def _check_method(self, proposal: dict) -> str:
+        try:
+            return heatmap_method(proposal["value"]).name
+        except ValueError as exc:
+            raise traitlets.TraitError(str(exc)) from None
+
+    @traitlets.validate("layer")
+    def _check_layer(self, proposal: dict) -> str:
+        resolved = self.inspector.graph.resolve(proposal["value"])
+        if resolved not in self._spatial:
+            raise traitlets.TraitError(f"Layer {resolved!r} has no spatial output; CAMs need one of "
+                                       f"{', '.join(self._spatial)}")
+        return resolved
+
+    @traitlets.validate("alpha")
+    def _check_alpha(self, proposal: dict) -> float:
+        if not 0.0 <= proposal["value"] <= 1.0:
+            raise traitlets.TraitError(f"alpha must be in [0, 1]; got {proposal['value']}")
+        return proposal["value"]
+
+    @traitlets.validate("compare")
+    def _check_compare(self, proposal: dict) -> tuple:
+        for name in proposal["value"]:
+            if name not in HEATMAP_METHODS:
+                raise traitlets.TraitError(f"Unknown method {name!r} in compare; choose from "
+                                           f"{', '.join(HEATMAP_METHODS)}")
+        return tuple(proposal["value"])
+
+    # ------------------------------------------------------------------ computing
+    def heatmap_key(self, method: str | None = None) -> tuple:
+        """Cache key of a heatmap for the current image, class and layer."""
+        chosen = heatmap_method(method or self.method)
+        layer = self.layer if chosen.uses_layer else None
+        return (self.inspector.image_key, "heatmap", chosen.name, layer, self.classes.resolved())
+
+    def _compute(self, methods: Sequence[str], progress: Progress, batch: np.ndarray, layer: str,
+                 class_index: int, image_key: tuple) -> dict[str, np.ndarray]:
+        maps = {}
+        for i, name in enumerate(methods):
+            chosen = heatmap_method(name)
+            key = (image_key, "heatmap", name, layer if chosen.uses_layer else None, class_index)
+            found = self.inspector.results.get(key)
+            if found is None:
+                def step(done: int, total: int, i: int = i) -> None:
+                    progress(round(1000 * (i + done / max(total, 1)) / len(methods)), 1000)
+
+                found = chosen.compute(self.inspector, batch, class_index, layer if chosen.uses_layer else None,
+                                       step)[0]
+                self.inspector.results.put(key, found)
+            maps[name] = found
+            progress(round(1000 * (i + 1) / len(methods)), 1000)
+        return maps
+
+    def _request(self, methods: Sequence[str], label: str) -> dict[str, np.ndarray] | None:
+        keys = [self.heatmap_key(m) for m in methods]
+        found = [self.inspector.results.get(k) for k in keys]
+        if all(f is not None for f in found):
+            return dict(zip(methods, found, strict=True))
+        args = (self.inspector.batch, self.layer, self.classes.resolved(), self.inspector.image_key)
+        job_key = ("heatmaps", *keys)
+        if job_key != self._failed:
+            self._runner.submit(job_key, lambda p: self._compute(methods, p, *args), self._job_done, label=label)
+        return None
+
+    def _job_done(self, key: Any, result: Any) -> None:
+        if self._runner.is_current(key) or not self._runner.busy:
+            self.refresh()
+
+    @property
+    def heatmap(self) -> np.ndarray | None:
+        """The heatmap shown now, float32 (H, W) in [0, 1], or None while it is computed."""
+        return self.inspector.results.get(self.heatmap_key())
+
+    def compute(self) -> np.ndarray:
+        """Compute (or fetch) the current heatmap now, in the caller's thread: (H, W) in [0, 1]."""
+        maps = self._compute([self.method], lambda d, t: None, self.inspector.batch, self.layer,
+                             self.classes.resolved(), self.inspector.image_key)
+        self.refresh()
+        return maps[self.method]
+
+    # ------------------------------------------------------------------ faithfulness
+    def faithfulness_key(self) -> tuple:
+        return (*self.heatmap_key(), "faithfulness")
+
+    def evaluate(self, steps: int = 32) -> dict[str, float]:
+        """Deletion and insertion AUC of the current heatmap, now (also shown in the widget).
+
+        Deletion (lower is better) removes the most important pixels first; insertion (higher
+        is better) reveals them first on a blurred image.
+        """
+        return self._evaluate(lambda d, t: None, steps)
+
+    def _evaluate(self, progress: Progress, steps: int = 32) -> dict[str, float]:
+        key = self.faithfulness_key()
+        found = self.inspector.results.get(key)
+        if found is None:
+            heat = self.heatmap if self.heatmap is not None else self.compute()
+            batch, cls = self.inspector.batch, self.classes.resolved()
+            deletion = float(deletion_auc(self.inspector, batch, heat[None], cls, steps=steps,
+                                          progress=lambda d, t: progress(d, 2 * t))[0])
+            insertion = float(insertion_auc(self.inspector, batch, heat[None], cls, steps=steps,
+                                            progress=lambda d, t: progress(t + d, 2 * t))[0])
+            found = {"deletion_auc": deletion, "insertion_auc": insertion}
+            self.inspector.results.put(key, found)
+        self._render_faithfulness(found)
+        return found
+
+    def request_faithfulness(self) -> None:
+        """Compute the deletion/insertion AUC in the background (the button)."""
+        key = self.faithfulness_key()
+        self._faithfulness_wanted.add(key)
+        self._runner.submit(key, self._evaluate, self._job_done, label="deletion / insertion")
+
+    def _render_faithfulness(self, found: dict[str, float] | None) -> None:
+        if found is None:
+            self.faithfulness.value = ("<small>Deletion AUC: lower is better; insertion AUC: higher is better. "
+                                       "Click to measure this heatmap.</small>")
+        else:
+            self.faithfulness.value = (f"<small>deletion AUC <b>{found['deletion_auc']:.3f}</b> (lower is better)"
+                                       f"<br>insertion AUC <b>{found['insertion_auc']:.3f}</b> (higher is better)"
+                                       "</small>")
+
+    # ------------------------------------------------------------------ rendering
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the overlay shown now."""
+        return self.overlay_view.value
+
+    @property
+    def compare_png(self) -> bytes:
+        """PNG bytes of the side-by-side comparison (empty picture when ``compare`` is empty)."""
+        return self.compare_view.value
+
+    def _render(self) -> None:
+        if not self.inspector.has_image:
+            return
+        chosen = heatmap_method(self.method)
+        self.layer_dropdown.disabled = not chosen.uses_layer
+        maps = self._request([self.method], chosen.label)
+        image = self.inspector.image
+        if maps is not None:
+            heat = maps[self.method]
+            self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
+            self.heatmap_view.value = display_png(colorize(heat, self.colormap), 160)
+            where = f" on {self.layer}" if chosen.uses_layer else ""
+            self.caption.value = (f"<small><b>{chosen.label}</b>{html.escape(where)} for "
+                                  f"{html.escape(self.classes.describe())}<br>{chosen.description}</small>")
+            self._render_faithfulness(self.inspector.results.get(self.faithfulness_key()))
+            if self.compare:
+                self._render_compare()
+            else:
+                self.compare_view.layout.display = "none"
+
+    def _render_compare(self) -> None:
+        methods = list(self.compare)
+        maps = self._request(methods, "comparison")
+        if maps is None:
+            return
+        image = self.inspector.image
+        tiles = [overlay(image, maps[m], self.alpha, self.colormap) for m in methods]
+        side = max(image.shape[:2])
+        factor = max(1, COMPARE_TILE // side)
+        tiles = [np.repeat(np.repeat(t, factor, 0), factor, 1) if factor > 1 else t for t in tiles]
+        labels = [HEATMAP_METHODS[m].label for m in methods]
+        grid = tile_grid(np.stack(tiles), per_row=4, margin=4, labels=labels)
+        self.compare_view.value = display_png(grid, side=4 * (COMPARE_TILE + 8))
+        self.compare_view.layout.display = None

@@ -1,0 +1,96 @@
+"""Dashboard: the four widgets in tabs around one image picker and the top-k predictions."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import ipywidgets as widgets
+import keras
+
+from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.inspector.images import ImageLike
+from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.widgets.cam_overlay import CamOverlay
+from cnnviz_widgets.widgets.filter_gallery import FilterGallery
+from cnnviz_widgets.widgets.image_picker import ImagePicker
+from cnnviz_widgets.widgets.layer_browser import LayerBrowser
+from cnnviz_widgets.widgets.occlusion_sweeper import OcclusionSweeper
+
+TAB_TITLES = ("Feature maps", "Filters", "Class heatmaps", "Occlusion")
+
+
+class Dashboard(widgets.VBox):
+    """Everything in one view, bound to one :class:`ModelInspector`.
+
+    Only the visible tab computes; the others catch up when opened. The class picked on
+    the top-k chart is the class of the heatmap and occlusion tabs.
+
+    Attributes:
+        picker, classes: the shared :class:`ImagePicker` and :class:`ClassPicker`.
+        layers, filters, cams, occlusion: the four widgets.
+    """
+
+    def __init__(self, inspector: ModelInspector | None = None, **kwargs: Any) -> None:
+        self.inspector = inspector if inspector is not None else ModelInspector()
+        self.picker = ImagePicker(self.inspector)
+        self.classes = ClassPicker(self.inspector, chart=True)
+        self.layers = LayerBrowser(self.inspector)
+        self.filters = FilterGallery(self.inspector, active=False)
+        self.cams = CamOverlay(self.inspector, chart=False, active=False)
+        self.occlusion = OcclusionSweeper(self.inspector, active=False)
+        for widget in (self.cams, self.occlusion):
+            widgets.link((self.classes, "class_index"), (widget, "class_index"))
+        self.tabs = widgets.Tab(children=list(self.widgets), titles=TAB_TITLES)
+        self.tabs.observe(self._on_tab, "selected_index")
+        title = widgets.HTML(f"<h3 style='margin:4px 0'>cnnviz · {self.inspector.model.name}</h3>"
+                             f"<small>{len(self.inspector.layers)} layers, input "
+                             f"{'x'.join(map(str, self.inspector.input_shape))}, {self.inspector.n_classes} classes"
+                             f"</small>")
+        header = widgets.HBox([widgets.VBox([title, self.picker]), self.classes])
+        super().__init__([header, self.tabs], **kwargs)
+        self.add_class("cnnviz-dashboard")
+
+    @property
+    def widgets(self) -> tuple:
+        """(LayerBrowser, FilterGallery, CamOverlay, OcclusionSweeper) in tab order."""
+        return self.layers, self.filters, self.cams, self.occlusion
+
+    def _on_tab(self, change: dict) -> None:
+        for i, widget in enumerate(self.widgets):
+            widget.active = i == change["new"]
+
+    def show(self, tab: int | str) -> None:
+        """Open a tab by index or title (``"Occlusion"``)."""
+        self.tabs.selected_index = TAB_TITLES.index(tab) if isinstance(tab, str) else int(tab)
+
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the main image of the open tab."""
+        return self.widgets[self.tabs.selected_index or 0].png
+
+    def wait(self, timeout: float | None = 300) -> bool:
+        """Block until every widget's background work is done."""
+        return all(w.wait(timeout) for w in self.widgets)
+
+    def close(self) -> None:
+        for child in (self.picker, self.classes, *self.widgets):
+            child.close()
+        super().close()
+
+
+def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLike | None = None,
+            **inspector_options: Any) -> Dashboard:
+    """One call to see a model: a :class:`Dashboard` on ``model`` (None: the embedded default
+    model with its first sample image) showing ``image``.
+
+    ``inspector_options`` go to :class:`ModelInspector` (``preprocess``, ``class_names``...).
+    """
+    inspector = ModelInspector(model, **inspector_options)
+    if image is not None:
+        inspector.set_image(image)
+    elif not inspector.has_image:
+        from cnnviz_widgets.data.default_model import sample_images
+
+        inspector.set_image(sample_images()[0]["image"])
+    return Dashboard(inspector)

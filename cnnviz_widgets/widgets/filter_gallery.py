@@ -1,0 +1,289 @@
+"""FilterGallery: what each filter of a conv layer looks for (seeds 001, 002, 003).
+
+Two modes: ``"weights"`` shows the kernels (RGB for a layer reading the image), and
+``"patterns"`` shows images grown by gradient ascent to excite each filter, a page at a time
+in one batch. Patterns do not depend on the image; they are cached per (model, layer,
+recipe, steps, filter), so paging back is instant and never calls the model.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.methods import filter_patterns, filter_weights, filter_weights_rgb
+from cnnviz_widgets.render import colorize, tile_grid, to_png
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view
+from cnnviz_widgets.widgets._runner import Progress
+
+TILE_SIDE = 64
+ATLAS_MARGIN = 5  # seed 003's stitched grid
+
+
+def _enlarge(tiles: np.ndarray, side: int = TILE_SIDE) -> np.ndarray:
+    """Nearest-neighbour enlargement of small tiles (N, h, w, 3) by a whole factor towards ``side``."""
+    factor = max(1, side // max(tiles.shape[1:3]))
+    return np.repeat(np.repeat(tiles, factor, axis=1), factor, axis=2) if factor > 1 else tiles
+
+
+class FilterGallery(InspectorWidget):
+    """The filters of one conv layer, a page at a time, as kernels or as gradient-ascent patterns.
+
+    Args:
+        inspector: the shared :class:`ModelInspector` (None: a new one on the default model).
+        layer: initial conv layer (default: the first).
+        mode: ``"weights"`` or ``"patterns"``.
+        page_size: filters per page (patterns of one page are computed in one batch).
+    """
+
+    layer = traitlets.Unicode(help="Qualified name of a convolution layer.")
+    mode = traitlets.Unicode("weights", help="'weights' (kernels) or 'patterns' (gradient ascent).")
+    page = traitlets.Int(0, help="Page of filters shown, 0-based.")
+    page_size = traitlets.Int(16, help="Filters per page.")
+    recipe = traitlets.Unicode("robust", help="Pattern recipe: 'robust' (default) or 'classic' (the seeds').")
+    steps = traitlets.Int(None, allow_none=True, help="Gradient-ascent steps (None: the recipe's default).")
+    input_channel = traitlets.Int(0, help="Input channel of the kernels shown (layers not reading RGB).")
+
+    def __init__(self, inspector: ModelInspector | None = None, *, layer: str | None = None, mode: str = "weights",
+                 page_size: int = 16, **kwargs: Any) -> None:
+        super().__init__(inspector, **kwargs)
+        self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px"))
+        self.mode_buttons = widgets.ToggleButtons(options=[("weights", "weights"), ("patterns", "patterns")],
+                                                  style={"button_width": "90px"})
+        self.recipe_buttons = widgets.ToggleButtons(options=[("robust", "robust"), ("classic", "classic")],
+                                                    style={"button_width": "80px"}, tooltips=[
+                                                        "decorrelated Fourier image, jitter, rotation, Adam",
+                                                        "the seeds' normalised gradient ascent"])
+        self.page_slider = widgets.IntSlider(description="page", min=0, max=0)
+        self.previous_button = widgets.Button(icon="chevron-left", layout=widgets.Layout(width="40px"))
+        self.next_button = widgets.Button(icon="chevron-right", layout=widgets.Layout(width="40px"))
+        self.previous_button.on_click(lambda _: self._turn(-1))
+        self.next_button.on_click(lambda _: self._turn(1))
+        self.input_channel_slider = widgets.IntSlider(description="input ch.", min=0, max=0)
+        self.gallery_view = image_view("cnnviz-map", "cnnviz-filters")
+        self.caption = widgets.HTML("")
+        self.path_box = widgets.Text(value="filters_atlas.png", description="save as",
+                                     layout=widgets.Layout(width="300px"))
+        self.save_page_button = widgets.Button(description="Save page", icon="download")
+        self.save_layer_button = widgets.Button(description="Save whole layer", icon="download")
+        self.save_page_button.on_click(lambda _: self._save_in_background(False))
+        self.save_layer_button.on_click(lambda _: self._save_in_background(True))
+        self.saved = widgets.HTML("")
+
+        self.page_size = page_size
+        self._fill_layers(layer)
+        for name, control in (("layer", self.layer_dropdown), ("mode", self.mode_buttons),
+                              ("recipe", self.recipe_buttons), ("page", self.page_slider),
+                              ("input_channel", self.input_channel_slider)):
+            widgets.link((self, name), (control, "value"))
+        self.mode = mode
+        self.observe(self._on_layer, names=["layer", "page_size"])
+        self.observe(self.refresh, names=["mode", "page", "recipe", "steps", "input_channel"])
+        controls = widgets.VBox([
+            widgets.HBox([self.layer_dropdown, self.mode_buttons, self.recipe_buttons]),
+            widgets.HBox([self.previous_button, self.page_slider, self.next_button, self.input_channel_slider]),
+        ])
+        export = widgets.HBox([self.path_box, self.save_page_button, self.save_layer_button, self.saved])
+        self._finish_init([controls, self.gallery_view, self.caption, export])
+
+    # ------------------------------------------------------------------ layers and pages
+    def _fill_layers(self, wanted: str | None = None) -> None:
+        records = [r for r in self.inspector.layers if r.kernel_shape is not None and len(r.kernel_shape) == 4]
+        if not records:
+            self._conv = []
+            self.layer_dropdown.options = []
+            self.errors.show("This model has no 2-D convolution layer to show filters of.")
+            return
+        self._conv = [r.name for r in records]
+        self.layer_dropdown.options = [(f"{r.name}  {'x'.join(map(str, r.kernel_shape))}", r.name) for r in records]
+        current = wanted or (self.layer if self.layer in self._conv else self._conv[0])
+        self.layer = self.inspector.graph.resolve(current)
+        self._fit_pages()
+
+    def _on_model_change(self) -> None:
+        self._fill_layers()
+
+    def _on_layer(self, change: dict) -> None:
+        self._fit_pages()
+        self.refresh()
+
+    @property
+    def n_filters(self) -> int:
+        """Number of filters (output channels) of the current layer."""
+        return int(self.inspector.layer(self.layer).kernel_shape[-1])
+
+    @property
+    def n_pages(self) -> int:
+        return -(-self.n_filters // self.page_size)
+
+    def _fit_pages(self) -> None:
+        kernel = self.inspector.layer(self.layer).kernel_shape
+        with self.hold_trait_notifications():
+            if self.page >= self.n_pages:
+                self.page = 0
+            if self.input_channel >= kernel[2]:
+                self.input_channel = 0
+            self.page_slider.max = self.n_pages - 1
+            self.input_channel_slider.max = kernel[2] - 1
+        self.input_channel_slider.layout.display = "none" if self._is_rgb_layer() else None
+
+    def _turn(self, delta: int) -> None:
+        self.page = int(np.clip(self.page + delta, 0, self.n_pages - 1))
+
+    def _is_rgb_layer(self) -> bool:
+        return self.inspector.layer(self.layer).kernel_shape[2] == 3
+
+    def page_filters(self, page: int | None = None) -> list[int]:
+        """Filter indices on ``page`` (default: the current one)."""
+        page = self.page if page is None else page
+        return list(range(page * self.page_size, min((page + 1) * self.page_size, self.n_filters)))
+
+    @traitlets.validate("layer")
+    def _check_layer(self, proposal: dict) -> str:
+        resolved = self.inspector.graph.resolve(proposal["value"])
+        if resolved not in self._conv:
+            raise traitlets.TraitError(f"Layer {resolved!r} is not a 2-D convolution; pick one of "
+                                       f"{', '.join(self._conv)}")
+        return resolved
+
+    @traitlets.validate("mode")
+    def _check_mode(self, proposal: dict) -> str:
+        if proposal["value"] not in ("weights", "patterns"):
+            raise traitlets.TraitError(f"mode must be 'weights' or 'patterns'; got {proposal['value']!r}")
+        return proposal["value"]
+
+    @traitlets.validate("recipe")
+    def _check_recipe(self, proposal: dict) -> str:
+        if proposal["value"] not in ("robust", "classic"):
+            raise traitlets.TraitError(f"recipe must be 'robust' or 'classic'; got {proposal['value']!r}")
+        return proposal["value"]
+
+    @traitlets.validate("page")
+    def _check_page(self, proposal: dict) -> int:
+        if not 0 <= proposal["value"] < self.n_pages:
+            raise traitlets.TraitError(f"page must be in 0..{self.n_pages - 1} for layer {self.layer!r}; "
+                                       f"got {proposal['value']}")
+        return proposal["value"]
+
+    @traitlets.validate("page_size")
+    def _check_page_size(self, proposal: dict) -> int:
+        if proposal["value"] < 1:
+            raise traitlets.TraitError(f"page_size must be >= 1; got {proposal['value']}")
+        return proposal["value"]
+
+    @traitlets.validate("steps")
+    def _check_steps(self, proposal: dict) -> int | None:
+        if proposal["value"] is not None and proposal["value"] < 1:
+            raise traitlets.TraitError(f"steps must be >= 1 (or None); got {proposal['value']}")
+        return proposal["value"]
+
+    # ------------------------------------------------------------------ tiles
+    def weight_tiles(self, filters: list[int]) -> np.ndarray:
+        """Kernels of ``filters`` as uint8 tiles (n, kh, kw, 3): RGB for a layer reading the image,
+        else the kernel slice of ``input_channel`` in grey, normalised over the layer (seed 001)."""
+        if self._is_rgb_layer():
+            key = (self.inspector.model_version, "weights_rgb", self.layer)
+            weights = self.inspector.results.get(key)
+            if weights is None:
+                weights = filter_weights_rgb(self.inspector, self.layer)
+                self.inspector.results.put(key, weights)
+            return (weights[filters] * 255.0 + 0.5).astype(np.uint8)
+        key = (self.inspector.model_version, "weights", self.layer)
+        weights = self.inspector.results.get(key)
+        if weights is None:
+            weights = filter_weights(self.inspector, self.layer)
+            self.inspector.results.put(key, weights)
+        return colorize(np.moveaxis(weights[:, :, self.input_channel, filters], -1, 0), "gray")
+
+    def _pattern_key(self, index: int) -> tuple:
+        return (self.inspector.model_version, "pattern", self.layer, self.recipe, self.steps, index)
+
+    def _missing_patterns(self, filters: list[int]) -> list[int]:
+        return [i for i in filters if self.inspector.results.get(self._pattern_key(i)) is None]
+
+    def _compute_patterns(self, filters: list[int], progress: Progress) -> None:
+        """Compute the patterns of ``filters`` in one batch (chunked by memory) and cache each."""
+        keys = {i: self._pattern_key(i) for i in filters}
+        images = filter_patterns(self.inspector, self.layer, filters, recipe=self.recipe, steps=self.steps,
+                                 progress=progress)
+        for i, image in zip(filters, images, strict=True):
+            self.inspector.results.put(keys[i], image)
+
+    def pattern_tiles(self, filters: list[int], progress: Progress = None) -> np.ndarray:
+        """Patterns of ``filters`` as uint8 (n, s, s, 3), computing the missing ones now."""
+        missing = self._missing_patterns(filters)
+        if missing:
+            self._compute_patterns(missing, progress)
+        return np.stack([self.inspector.results.get(self._pattern_key(i)) for i in filters])
+
+    # ------------------------------------------------------------------ rendering
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the page shown."""
+        return self.gallery_view.value
+
+    def _render(self) -> None:
+        if not self._conv:
+            return
+        filters = self.page_filters()
+        if self.mode == "weights":
+            tiles = self.weight_tiles(filters)
+            what = "RGB kernels" if self._is_rgb_layer() else f"kernels of input channel {self.input_channel}"
+        else:
+            missing = self._missing_patterns(filters)
+            if missing:
+                key = ("patterns", self.inspector.model_version, self.layer, self.recipe, self.steps, tuple(missing))
+                if key != self._failed:
+                    self._runner.submit(key, lambda p: self._compute_patterns(missing, p), self._job_done,
+                                        label=f"{len(missing)} patterns")
+                self.caption.value = f"<small>computing {len(missing)} patterns of {html.escape(self.layer)}…</small>"
+                return
+            tiles = self.pattern_tiles(filters)
+            what = f"{self.recipe} patterns"
+        grid = tile_grid(_enlarge(tiles), per_row=8, margin=3, labels=[f"#{i}" for i in filters])
+        self.gallery_view.value = display_png(grid, side=8 * (TILE_SIDE + 3) + 3)
+        self.caption.value = (f"<small>{html.escape(self.layer)}: filters {filters[0]}–{filters[-1]} of "
+                              f"{self.n_filters} ({what}); page {self.page + 1}/{self.n_pages}</small>")
+
+    # ------------------------------------------------------------------ export
+    def atlas(self, whole_layer: bool = False, progress: Progress = None) -> np.ndarray:
+        """The current page (or every filter of the layer) as one uint8 picture with 5 px black
+        margins, 8 per row, like seed 003's stitched grid. Missing patterns are computed now."""
+        filters = list(range(self.n_filters)) if whole_layer else self.page_filters()
+        if self.mode == "weights":
+            tiles = _enlarge(self.weight_tiles(filters))
+        else:
+            tiles = self.pattern_tiles(filters, progress)
+        return tile_grid(tiles, per_row=8, margin=ATLAS_MARGIN, background=(0, 0, 0))
+
+    def export_atlas(self, path: str | os.PathLike, whole_layer: bool = False, progress: Progress = None) -> Path:
+        """Save :meth:`atlas` as a PNG file and return its path."""
+        path = Path(path).expanduser()
+        if path.suffix.lower() != ".png":
+            raise traitlets.TraitError(f"The atlas is saved as PNG; give a path ending in .png, not {path.name!r}")
+        data = to_png(self.atlas(whole_layer, progress), compress_level=6)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    @guarded
+    def _save_in_background(self, whole_layer: bool) -> None:
+        target = self.path_box.value.strip() or "filters_atlas.png"
+
+        def work(progress: Progress) -> Path:
+            return self.export_atlas(target, whole_layer, progress)
+
+        def done(key: Any, path: Path | None) -> None:
+            if path is not None:
+                self.saved.value = f"<small>saved <code>{html.escape(str(path))}</code></small>"
+            self.refresh()
+
+        self._runner.submit(("export", target, whole_layer, self.mode, self.layer, self.page), work, done,
+                            label="atlas")

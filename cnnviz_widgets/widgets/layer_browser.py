@@ -1,0 +1,210 @@
+"""LayerBrowser: every feature map of a layer for the current image (seeds 000, 001, 003, 004).
+
+Everything it shows comes from the inspector's one cached forward pass: changing the layer,
+the channel, the colormap or the normalisation never calls the model.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import bqplot
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
+from cnnviz_widgets.render import COLORMAPS, channel_grid, colorize, normalize, to_png
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+
+NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
+
+
+class LayerBrowser(InspectorWidget):
+    """Feature maps of one layer: a grid of all channels, one channel large with its statistics,
+    the input image, and how many channels are blank in each layer.
+
+    Args:
+        inspector: the shared :class:`ModelInspector` (None: a new one on the default model).
+        layer: initial layer (default: the last spatial layer).
+        images_per_row: channels per row of the grid (16, as in the seeds).
+    """
+
+    layer = traitlets.Unicode(help="Qualified name of the layer shown (spatial layers only).")
+    channel = traitlets.Int(0, help="Channel shown large, 0-based.")
+    colormap = traitlets.Unicode("viridis", help="A matplotlib colormap name.")
+    normalization = traitlets.Unicode("per_channel", help="'per_channel' (as the seeds) or 'shared' (layer range).")
+    images_per_row = traitlets.Int(16, help="Channels per row of the grid.")
+
+    def __init__(self, inspector: ModelInspector | None = None, *, layer: str | None = None,
+                 images_per_row: int = 16, **kwargs: Any) -> None:
+        super().__init__(inspector, **kwargs)
+        self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px"))
+        self.channel_slider = widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True)
+        self.channel_slider.add_class("cnnviz-channel-slider")
+        self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
+                                                  layout=widgets.Layout(width="220px"))
+        self.normalization_buttons = widgets.ToggleButtons(options=NORMALIZATIONS, style={"button_width": "95px"})
+        self.input_view = image_view("cnnviz-input")
+        self.channel_view = image_view("cnnviz-map", "cnnviz-channel")
+        self.grid_view = image_view("cnnviz-grid")
+        self.stats = widgets.HTML("")
+        self.stats.add_class("cnnviz-stats")
+        self._sparsity_bars = bqplot.Bars(x=[""], y=[0.0], scales={"x": bqplot.OrdinalScale(),
+                                                                   "y": bqplot.LinearScale(min=0.0, max=1.0)},
+                                          colors=["#8172b3"], interactions={"click": "select"},
+                                          selected_style={"fill": "#dd8452"})
+        self.sparsity_chart = bqplot.Figure(
+            marks=[self._sparsity_bars], title="blank channels per layer (click to open)",
+            axes=[bqplot.Axis(scale=self._sparsity_bars.scales["x"], tick_rotate=-30, tick_style={"font-size": "9px"}),
+                  bqplot.Axis(scale=self._sparsity_bars.scales["y"], orientation="vertical", tick_format=".0%",
+                              num_ticks=3)],
+            fig_margin={"top": 30, "bottom": 60, "left": 45, "right": 10},
+            layout=widgets.Layout(width="420px", height="220px"))
+        self.sparsity_chart.add_class("cnnviz-sparsity")
+        self._sparsity_bars.observe(self._layer_from_chart, "selected")
+
+        self._fill_layers(layer)
+        for name, control in (("layer", self.layer_dropdown), ("channel", self.channel_slider),
+                              ("colormap", self.colormap_dropdown), ("normalization", self.normalization_buttons)):
+            widgets.link((self, name), (control, "value"))
+        self.images_per_row = images_per_row
+        self.observe(self.refresh, names=["channel", "colormap", "normalization", "images_per_row"])
+        self.observe(self._on_layer, names=["layer"])
+        views = widgets.HBox([
+            widgets.VBox([widgets.HTML("<b>input</b>"), self.input_view]),
+            widgets.VBox([widgets.HTML("<b>channel</b>"), self.channel_view, self.stats]),
+            self.sparsity_chart,
+        ])
+        controls = widgets.HBox([self.layer_dropdown, self.colormap_dropdown, self.normalization_buttons])
+        self._finish_init([controls, self.channel_slider, views, widgets.HTML("<b>all channels</b>"),
+                           self.grid_view])
+
+    # ------------------------------------------------------------------ layers
+    def _fill_layers(self, wanted: str | None = None) -> None:
+        records = [r for r in self.inspector.layers if r.is_spatial]
+        self._spatial = [r.name for r in records]
+        options = [(f"{r.name}  {'x'.join(str(d) for d in r.output_shape)}", r.name) for r in records]
+        current = wanted or (self.layer if self.layer in self._spatial else None) or self._spatial[-1]
+        self.layer_dropdown.options = options
+        self.layer = self.inspector.graph.resolve(current)
+        self._fit_channel()
+
+    def _fit_channel(self) -> None:
+        channels = self.inspector.layer(self.layer).output_shape[-1]
+        with self.hold_trait_notifications():
+            if self.channel >= channels:
+                self.channel = 0
+            self.channel_slider.max = channels - 1
+
+    def _on_model_change(self) -> None:
+        self._fill_layers()
+
+    @traitlets.validate("layer")
+    def _check_layer(self, proposal: dict) -> str:
+        value = proposal["value"]
+        if value not in self._spatial:
+            resolved = self.inspector.graph.resolve(value)  # raises LayerNotFoundError with suggestions
+            if resolved not in self._spatial:
+                raise traitlets.TraitError(f"Layer {resolved!r} has no spatial output; pick one of "
+                                           f"{', '.join(self._spatial)}")
+            return resolved
+        return value
+
+    @traitlets.validate("channel")
+    def _check_channel(self, proposal: dict) -> int:
+        channels = self.inspector.layer(self.layer).output_shape[-1]
+        if not 0 <= proposal["value"] < channels:
+            raise traitlets.TraitError(f"channel must be in 0..{channels - 1} for layer {self.layer!r}; "
+                                       f"got {proposal['value']}")
+        return proposal["value"]
+
+    @traitlets.validate("images_per_row")
+    def _check_per_row(self, proposal: dict) -> int:
+        if proposal["value"] < 1:
+            raise traitlets.TraitError(f"images_per_row must be >= 1; got {proposal['value']}")
+        return proposal["value"]
+
+    def _on_layer(self, change: dict) -> None:
+        self._fit_channel()
+        self.refresh()
+
+    def _layer_from_chart(self, change: dict) -> None:
+        selected = change["new"]
+        if selected is not None and len(selected) and not self._rendering:
+            self.layer = self._spatial[int(selected[-1])]
+
+    _rendering = False
+
+    # ------------------------------------------------------------------ statistics
+    def statistics(self, layer: str | None = None) -> ChannelStatistics:
+        """Channel statistics of ``layer`` (default: the current one) for the current image."""
+        name = self.inspector.graph.resolve(layer or self.layer)
+        key = (self.inspector.image_key, "channel_statistics", name)
+        stats = self.inspector.results.get(key)
+        if stats is None:
+            stats = channel_statistics(self.inspector.activations(name))
+            self.inspector.results.put(key, stats)
+        return stats
+
+    def blank_fractions(self) -> dict[str, float]:
+        """Fraction of blank (all-zero) channels in every spatial layer, for the current image."""
+        return {name: self.statistics(name).blank_fraction for name in self._spatial}
+
+    # ------------------------------------------------------------------ rendering
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the large channel view."""
+        return self.channel_view.value
+
+    @property
+    def grid_png(self) -> bytes:
+        """PNG bytes of the grid of all channels."""
+        return self.grid_view.value
+
+    def _grid_png(self) -> bytes:
+        key = (self.inspector.image_key, "channel_grid_png", self.layer, self.colormap, self.normalization,
+               self.images_per_row)
+        data = self.inspector.results.get(key)
+        if data is None:
+            grid = channel_grid(self.inspector.activations(self.layer), colormap=self.colormap,
+                                normalization=self.normalization, per_row=self.images_per_row)
+            data = np.frombuffer(to_png(grid, scale=max(1, 512 // grid.shape[1])), np.uint8)
+            self.inspector.results.put(key, data)
+        return data.tobytes()
+
+    def _render(self) -> None:
+        if not self.inspector.has_image:
+            return
+        self._rendering = True
+        try:
+            maps = self.inspector.activations(self.layer)
+            self.input_view.value = display_png(self.inspector.image, 192)
+            one = maps[..., self.channel]
+            if self.normalization == "shared":
+                scaled = normalize(one, low=float(maps.min()), high=float(maps.max()))
+            else:
+                scaled = normalize(one)
+            self.channel_view.value = display_png(colorize(scaled, self.colormap))
+            self.grid_view.value = self._grid_png()
+            self._render_statistics()
+        finally:
+            self._rendering = False
+
+    def _render_statistics(self) -> None:
+        stats = self.statistics()
+        c = self.channel
+        rank = int(np.nonzero(stats.ranking == c)[0][0]) + 1
+        h, w, channels = self.inspector.activations(self.layer).shape
+        self.stats.value = (
+            f"<small>{html.escape(self.layer)}: {h}x{w}, {channels} channels; "
+            f"<b>{stats.blank_fraction:.0%}</b> blank<br>"
+            f"channel {c}: mean {stats.mean[c]:.3g}, max {stats.max[c]:.3g}, "
+            f"zero at {stats.sparsity[c]:.0%} of positions, rank {rank}/{channels} by mean</small>")
+        fractions = self.blank_fractions()
+        with self._sparsity_bars.hold_sync():
+            self._sparsity_bars.x = list(fractions)
+            self._sparsity_bars.y = list(fractions.values())
+            self._sparsity_bars.selected = [self._spatial.index(self.layer)]

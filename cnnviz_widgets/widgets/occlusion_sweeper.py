@@ -1,0 +1,246 @@
+"""OcclusionSweeper: hide one part of the image at a time and watch the class probability
+(seed 004), with a step-through of the sweep for teaching.
+
+The sweep runs in the background, batched, cached by (image, class, patch, stride, fill);
+stepping through it, the alpha and the colormap re-render from that cache.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import bqplot
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+from PIL import Image, ImageFilter
+
+from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep
+from cnnviz_widgets.render import COLORMAPS, draw_box, mask_view, normalize, overlay
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+from cnnviz_widgets.widgets._class_picker import ClassPicker
+
+FILLS = (("mean colour", "mean"), ("grey", "grey"), ("blur", "blur"), ("colour", "colour"))
+
+
+def _hex_to_rgb(color: str) -> tuple[int, int, int]:
+    value = color.lstrip("#")
+    if len(value) != 6:
+        raise traitlets.TraitError(f"fill_color must look like '#80a0ff'; got {color!r}")
+    return tuple(int(value[i:i + 2], 16) for i in (0, 2, 4))
+
+
+class OcclusionSweeper(InspectorWidget):
+    """Occlusion sensitivity: the probability drop when each patch is hidden, as an overlay and
+    as seed 004's mask view, plus a step-through with the probability at every step.
+
+    Args:
+        inspector: the shared :class:`ModelInspector` (None: a new one on the default model).
+        patch, stride: in pixels of the model input (default 1/8 of the side, stride = patch).
+        fill: ``"mean"`` (the image's mean colour), ``"grey"``, ``"blur"`` or ``"colour"``
+            (``fill_color``).
+    """
+
+    patch = traitlets.Int(help="Side of the square patch, in input pixels.")
+    stride = traitlets.Int(help="Step between patches, in input pixels.")
+    fill = traitlets.Unicode("mean", help="'mean', 'grey', 'blur' or 'colour'.")
+    fill_color = traitlets.Unicode("#ff00ff", help="Colour used when fill == 'colour'.")
+    class_index = traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction.")
+    step = traitlets.Int(0, help="Position shown by the step-through, 0-based in raster order.")
+    alpha = traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1.")
+    colormap = traitlets.Unicode("jet", help="A matplotlib colormap name.")
+
+    def __init__(self, inspector: ModelInspector | None = None, *, patch: int | None = None,
+                 stride: int | None = None, chart: bool = False, **kwargs: Any) -> None:
+        super().__init__(inspector, **kwargs)
+        side = min(self.inspector.input_size)
+        self.patch_slider = widgets.IntSlider(description="patch", min=2, max=max(2, side // 2),
+                                              continuous_update=False)
+        self.stride_slider = widgets.IntSlider(description="stride", min=1, max=max(2, side // 2),
+                                               continuous_update=False)
+        self.fill_dropdown = widgets.Dropdown(description="fill", options=FILLS, layout=widgets.Layout(width="220px"))
+        self.color_picker = widgets.ColorPicker(concise=True, layout=widgets.Layout(width="40px"))
+        self.alpha_slider = widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05)
+        self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
+                                                  layout=widgets.Layout(width="220px"))
+        self.step_slider = widgets.IntSlider(description="step", min=0, max=0)
+        self.step_slider.add_class("cnnviz-step-slider")
+        self.play = widgets.Play(interval=300, min=0, max=0)
+        widgets.jslink((self.play, "value"), (self.step_slider, "value"))
+        self.classes = ClassPicker(self.inspector, chart=chart)
+        self.overlay_view = image_view("cnnviz-map", "cnnviz-occlusion")
+        self.mask_view = image_view("cnnviz-mask")
+        self.step_view = image_view("cnnviz-step")
+        self.caption = widgets.HTML("")
+        x_scale, y_scale = bqplot.LinearScale(), bqplot.LinearScale(min=0.0, max=1.0)
+        self._line = bqplot.Lines(x=[0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#4c72b0"])
+        self._intact = bqplot.Lines(x=[0, 1], y=[1.0, 1.0], scales={"x": x_scale, "y": y_scale},
+                                    colors=["#999999"], line_style="dashed")
+        self._marker = bqplot.Scatter(x=[0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#dd8452"])
+        self.curve = bqplot.Figure(
+            marks=[self._intact, self._line, self._marker], title="class probability at each step",
+            axes=[bqplot.Axis(scale=x_scale, label="step"),
+                  bqplot.Axis(scale=y_scale, orientation="vertical", tick_format=".0%", num_ticks=3)],
+            fig_margin={"top": 30, "bottom": 40, "left": 50, "right": 10},
+            layout=widgets.Layout(width="420px", height="220px"))
+        self.curve.add_class("cnnviz-occlusion-curve")
+
+        default_patch = max(2, round(side / 8))
+        self.patch = patch if patch is not None else default_patch
+        self.stride = stride if stride is not None else self.patch
+        for name, control in (("patch", self.patch_slider), ("stride", self.stride_slider),
+                              ("fill", self.fill_dropdown), ("fill_color", self.color_picker),
+                              ("alpha", self.alpha_slider), ("colormap", self.colormap_dropdown),
+                              ("step", self.step_slider)):
+            widgets.link((self, name), (control, "value"))
+        widgets.link((self, "class_index"), (self.classes, "class_index"))
+        self.observe(self.refresh, names=["patch", "stride", "fill", "fill_color", "class_index", "step", "alpha",
+                                          "colormap"])
+        controls = widgets.VBox([widgets.HBox([self.patch_slider, self.stride_slider]),
+                                 widgets.HBox([self.fill_dropdown, self.color_picker, self.alpha_slider,
+                                               self.colormap_dropdown])])
+        views = widgets.HBox([
+            widgets.VBox([widgets.HTML("<b>sensitivity</b>"), self.overlay_view, self.caption]),
+            widgets.VBox([widgets.HTML("<b>mask view</b>"), self.mask_view]),
+            self.classes,
+        ])
+        stepper = widgets.HBox([widgets.VBox([widgets.HTML("<b>step through the sweep</b>"),
+                                              widgets.HBox([self.play, self.step_slider]), self.step_view]),
+                                self.curve])
+        self._finish_init([controls, views, stepper])
+
+    # ------------------------------------------------------------------ checks
+    @traitlets.validate("patch", "stride")
+    def _check_size(self, proposal: dict) -> int:
+        value, side = proposal["value"], min(self.inspector.input_size)
+        if not 1 <= value <= side:
+            raise traitlets.TraitError(f"{proposal['trait'].name} must be in 1..{side} pixels; got {value}")
+        return value
+
+    @traitlets.validate("fill")
+    def _check_fill(self, proposal: dict) -> str:
+        names = [value for _, value in FILLS]
+        if proposal["value"] not in names:
+            raise traitlets.TraitError(f"fill must be one of {', '.join(names)}; got {proposal['value']!r}")
+        return proposal["value"]
+
+    @traitlets.validate("fill_color")
+    def _check_color(self, proposal: dict) -> str:
+        _hex_to_rgb(proposal["value"])
+        return proposal["value"]
+
+    @traitlets.validate("alpha")
+    def _check_alpha(self, proposal: dict) -> float:
+        if not 0.0 <= proposal["value"] <= 1.0:
+            raise traitlets.TraitError(f"alpha must be in [0, 1]; got {proposal['value']}")
+        return proposal["value"]
+
+    def _on_model_change(self) -> None:
+        side = min(self.inspector.input_size)
+        with self.hold_trait_notifications():
+            self.class_index = None
+            self.patch_slider.max = self.stride_slider.max = max(2, side // 2)
+            self.patch = min(self.patch, side)
+            self.stride = min(self.stride, side)
+        self.classes.update()
+
+    # ------------------------------------------------------------------ computing
+    def _fill_value(self) -> str | np.ndarray:
+        """The fill in the model's value space (occlusion_sweep works on preprocessed inputs)."""
+        if self.fill in ("mean", "blur"):
+            return self.fill
+        rgb = (127.5, 127.5, 127.5) if self.fill == "grey" else _hex_to_rgb(self.fill_color)
+        pixel = np.asarray(rgb, np.float32).reshape(1, 1, 1, 3)
+        if self.inspector.input_shape[-1] == 1:
+            pixel = pixel.mean(axis=-1, keepdims=True)
+        return self.inspector.preprocess(pixel).reshape(-1)
+
+    def sweep_key(self) -> tuple:
+        fill = self.fill_color if self.fill == "colour" else self.fill
+        return (self.inspector.image_key, "occlusion", self.classes.resolved(), self.patch, self.stride, fill)
+
+    @property
+    def sweep(self) -> OcclusionSweep | None:
+        """The sweep behind the current view (None while it is computed)."""
+        return self.inspector.results.get(self.sweep_key())
+
+    def compute(self) -> OcclusionSweep:
+        """Run (or fetch) the current sweep now, in the caller's thread."""
+        key = self.sweep_key()
+        found = self.inspector.results.get(key)
+        if found is None:
+            found = self._work(None, self.inspector.batch, self.classes.resolved())
+            self.inspector.results.put(key, found)
+        self.refresh()
+        return found
+
+    def _work(self, progress, batch: np.ndarray, class_index: int) -> OcclusionSweep:
+        return occlusion_sweep(self.inspector, batch, class_index, patch=self.patch, stride=self.stride,
+                               fill=self._fill_value(), progress=progress)
+
+    # ------------------------------------------------------------------ rendering
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the sensitivity overlay."""
+        return self.overlay_view.value
+
+    @property
+    def heatmap(self) -> np.ndarray | None:
+        """The sensitivity shown, float32 (H, W) in [0, 1] (drops below zero clipped), or None."""
+        sweep = self.sweep
+        if sweep is None:
+            return None
+        heat = sweep.heatmap[0]
+        return normalize(np.maximum(heat, 0.0), low=0.0)
+
+    def _render(self) -> None:
+        if not self.inspector.has_image:
+            return
+        batch, cls = self.inspector.batch, self.classes.resolved()
+        patch, stride, fill = self.patch, self.stride, self._fill_value()
+        sweep = self.cached_or_submit(
+            self.sweep_key(),
+            lambda p: occlusion_sweep(self.inspector, batch, cls, patch=patch, stride=stride, fill=fill, progress=p),
+            "occlusion sweep")
+        if sweep is None:
+            return
+        image = self.inspector.image
+        heat = self.heatmap
+        self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
+        self.mask_view.value = display_png(mask_view(image, heat))
+        n_steps = sweep.probabilities[0].size
+        if self.step >= n_steps:
+            self.step = 0
+            return
+        self.step_slider.max = self.play.max = n_steps - 1
+        self._render_step(sweep, image)
+        drop = float(sweep.intact[0] - sweep.probabilities[0].min())
+        self.caption.value = (f"<small>{html.escape(self.classes.describe())}<br>{n_steps} patches of "
+                              f"{sweep.patch[0]}x{sweep.patch[1]} px; the largest drop in probability is "
+                              f"<b>{drop:.1%}</b></small>")
+
+    def _render_step(self, sweep: OcclusionSweep, image: np.ndarray) -> None:
+        row, col = divmod(self.step, len(sweep.cols))
+        top, left = int(sweep.rows[row]), int(sweep.cols[col])
+        ph, pw = sweep.patch
+        self.step_view.value = display_png(draw_box(image, top, left, ph, pw, color=(255, 255, 0),
+                                                    fill=self._display_fill(image)))
+        probabilities = sweep.probabilities[0].reshape(-1)
+        steps = np.arange(probabilities.size)
+        with self.curve.hold_sync():
+            self._line.x, self._line.y = steps, probabilities
+            self._intact.x, self._intact.y = [0, max(1, probabilities.size - 1)], [float(sweep.intact[0])] * 2
+            self._marker.x, self._marker.y = [self.step], [float(probabilities[self.step])]
+            self.curve.title = f"class probability at step {self.step}: {probabilities[self.step]:.1%}"
+
+    def _display_fill(self, image: np.ndarray) -> np.ndarray:
+        """What the hidden pixels look like, in display colours (for the step-through picture)."""
+        if self.fill == "mean":
+            return np.broadcast_to(image.reshape(-1, 3).mean(axis=0).astype(np.uint8), image.shape)
+        if self.fill == "blur":
+            radius = max(2, image.shape[0] // 16)
+            return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius=radius)))
+        rgb = (128, 128, 128) if self.fill == "grey" else _hex_to_rgb(self.fill_color)
+        return np.broadcast_to(np.asarray(rgb, np.uint8), image.shape)
