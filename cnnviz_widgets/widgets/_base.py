@@ -121,8 +121,9 @@ def guarded(method: Callable) -> Callable:
 class InspectorWidget(widgets.VBox):
     """Base of the four widgets: binds to a :class:`ModelInspector` and follows it.
 
-    Subclasses implement ``_render()`` (called under a lock, may raise) and use
-    :meth:`cached_or_submit` for expensive results.
+    Subclasses implement ``_render()`` (called under a lock, may raise; returns True when the
+    view shows the current request complete) and use :meth:`cached_or_submit` for expensive
+    results.
     """
 
     active = traitlets.Bool(True, help="False defers all work until the widget is shown again.")
@@ -170,15 +171,15 @@ class InspectorWidget(widgets.VBox):
         self._stale = False
         with self._render_lock:
             try:
-                self._render()
+                complete = self._render()
             except Exception as exc:  # noqa: BLE001
                 log.debug("cnnviz: render failed", exc_info=True)
                 self.errors.show(exc)
             else:
-                if not self._runner.busy:
+                if complete:
                     self.errors.clear()
 
-    def _render(self) -> None:
+    def _render(self) -> bool:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ jobs
@@ -188,9 +189,16 @@ class InspectorWidget(widgets.VBox):
         result = self.inspector.results.get(key)
         if result is not None:
             return result
-        if key != self._failed:
-            self._runner.submit(key, work, self._job_done, label=label)
+        self.submit(key, work, self._job_done, label)
         return None
+
+    def submit(self, key: Hashable, work: Callable[[Progress], Any],
+               on_done: Callable[[Hashable, Any], None] | None = None, label: str = "") -> None:
+        """Run ``work(progress)`` in the background as the latest request (unless it just failed)."""
+        if key == self._failed:
+            return
+        self.errors.clear()
+        self._runner.submit(key, work, on_done or self._job_done, label=label)
 
     def _job_done(self, key: Hashable, result: Any) -> None:
         if result is not None:

@@ -37,7 +37,7 @@ class ClassPicker(widgets.VBox):
                                 selected_style={"fill": "#dd8452"}, unselected_style={"opacity": 0.9},
                                 tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".1%"]))
         axes = [bqplot.Axis(scale=self.bars.scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}),
-                bqplot.Axis(scale=self.bars.scales["y"], orientation="vertical", tick_format=".0%",
+                bqplot.Axis(scale=self.bars.scales["y"], side="left", tick_format=".0%",
                             num_ticks=3)]
         self.figure = bqplot.Figure(marks=[self.bars], axes=axes, title="top predictions (click a bar)",
                                     fig_margin={"top": 30, "bottom": 45, "left": 45, "right": 10},

@@ -15,7 +15,14 @@ import numpy as np
 import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
-from cnnviz_widgets.methods import HEATMAP_METHODS, default_cam_layer, deletion_auc, heatmap_method, insertion_auc
+from cnnviz_widgets.methods import (
+    HEATMAP_METHODS,
+    default_cam_layer,
+    deletion_auc,
+    heatmap,
+    heatmap_method,
+    insertion_auc,
+)
 from cnnviz_widgets.render import COLORMAPS, colorize, overlay, tile_grid
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 from cnnviz_widgets.widgets._class_picker import ClassPicker
@@ -148,8 +155,7 @@ class CamOverlay(InspectorWidget):
                 def step(done: int, total: int, i: int = i) -> None:
                     progress(round(1000 * (i + done / max(total, 1)) / len(methods)), 1000)
 
-                found = chosen.compute(self.inspector, batch, class_index, layer if chosen.uses_layer else None,
-                                       step)[0]
+                found = heatmap(self.inspector, batch, name, class_index, layer, progress=step)[0]
                 self.inspector.results.put(key, found)
             maps[name] = found
             progress(round(1000 * (i + 1) / len(methods)), 1000)
@@ -161,9 +167,7 @@ class CamOverlay(InspectorWidget):
         if all(f is not None for f in found):
             return dict(zip(methods, found, strict=True))
         args = (self.inspector.batch, self.layer, self.classes.resolved(), self.inspector.image_key)
-        job_key = ("heatmaps", *keys)
-        if job_key != self._failed:
-            self._runner.submit(job_key, lambda p: self._compute(methods, p, *args), self._job_done, label=label)
+        self.submit(("heatmaps", *keys), lambda p: self._compute(methods, p, *args), label=label)
         return None
 
     def _job_done(self, key: Any, result: Any) -> None:
@@ -213,7 +217,7 @@ class CamOverlay(InspectorWidget):
         """Compute the deletion/insertion AUC in the background (the button)."""
         key = self.faithfulness_key()
         self._faithfulness_wanted.add(key)
-        self._runner.submit(key, self._evaluate, self._job_done, label="deletion / insertion")
+        self.submit(key, self._evaluate, label="deletion / insertion")
 
     def _render_faithfulness(self, found: dict[str, float] | None) -> None:
         if found is None:
@@ -235,9 +239,9 @@ class CamOverlay(InspectorWidget):
         """PNG bytes of the side-by-side comparison (empty picture when ``compare`` is empty)."""
         return self.compare_view.value
 
-    def _render(self) -> None:
+    def _render(self) -> bool:
         if not self.inspector.has_image:
-            return
+            return True
         chosen = heatmap_method(self.method)
         self.layer_dropdown.disabled = not chosen.uses_layer
         maps = self._request([self.method], chosen.label)
@@ -250,16 +254,17 @@ class CamOverlay(InspectorWidget):
             self.caption.value = (f"<small><b>{chosen.label}</b>{html.escape(where)} for "
                                   f"{html.escape(self.classes.describe())}<br>{chosen.description}</small>")
             self._render_faithfulness(self.inspector.results.get(self.faithfulness_key()))
-            if self.compare:
-                self._render_compare()
-            else:
+            if not self.compare:
                 self.compare_view.layout.display = "none"
+                return True
+            return self._render_compare()
+        return False
 
-    def _render_compare(self) -> None:
+    def _render_compare(self) -> bool:
         methods = list(self.compare)
         maps = self._request(methods, "comparison")
         if maps is None:
-            return
+            return False
         image = self.inspector.image
         tiles = [overlay(image, maps[m], self.alpha, self.colormap) for m in methods]
         side = max(image.shape[:2])
@@ -269,3 +274,4 @@ class CamOverlay(InspectorWidget):
         grid = tile_grid(np.stack(tiles), per_row=4, margin=4, labels=labels)
         self.compare_view.value = display_png(grid, side=4 * (COMPARE_TILE + 8))
         self.compare_view.layout.display = None
+        return True

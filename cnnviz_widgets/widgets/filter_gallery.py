@@ -229,9 +229,9 @@ class FilterGallery(InspectorWidget):
         """PNG bytes of the page shown."""
         return self.gallery_view.value
 
-    def _render(self) -> None:
+    def _render(self) -> bool:
         if not self._conv:
-            return
+            return False
         filters = self.page_filters()
         if self.mode == "weights":
             tiles = self.weight_tiles(filters)
@@ -240,17 +240,16 @@ class FilterGallery(InspectorWidget):
             missing = self._missing_patterns(filters)
             if missing:
                 key = ("patterns", self.inspector.model_version, self.layer, self.recipe, self.steps, tuple(missing))
-                if key != self._failed:
-                    self._runner.submit(key, lambda p: self._compute_patterns(missing, p), self._job_done,
-                                        label=f"{len(missing)} patterns")
+                self.submit(key, lambda p: self._compute_patterns(missing, p), label=f"{len(missing)} patterns")
                 self.caption.value = f"<small>computing {len(missing)} patterns of {html.escape(self.layer)}…</small>"
-                return
+                return False
             tiles = self.pattern_tiles(filters)
             what = f"{self.recipe} patterns"
         grid = tile_grid(_enlarge(tiles), per_row=8, margin=3, labels=[f"#{i}" for i in filters])
         self.gallery_view.value = display_png(grid, side=8 * (TILE_SIDE + 3) + 3)
         self.caption.value = (f"<small>{html.escape(self.layer)}: filters {filters[0]}–{filters[-1]} of "
                               f"{self.n_filters} ({what}); page {self.page + 1}/{self.n_pages}</small>")
+        return True
 
     # ------------------------------------------------------------------ export
     def atlas(self, whole_layer: bool = False, progress: Progress = None) -> np.ndarray:
@@ -285,5 +284,4 @@ class FilterGallery(InspectorWidget):
                 self.saved.value = f"<small>saved <code>{html.escape(str(path))}</code></small>"
             self.refresh()
 
-        self._runner.submit(("export", target, whole_layer, self.mode, self.layer, self.page), work, done,
-                            label="atlas")
+        self.submit(("export", target, whole_layer, self.mode, self.layer, self.page), work, done, label="atlas")

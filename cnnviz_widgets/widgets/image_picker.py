@@ -34,7 +34,8 @@ class ImagePicker(widgets.VBox):
                                                 options=[("—", None)] + [(n, n) for n in self._samples],
                                                 layout=widgets.Layout(width="240px"))
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload")
-        self.path_box = widgets.Text(placeholder="or a path: photos/cat.jpg", layout=widgets.Layout(width="260px"))
+        self.path_box = widgets.Text(placeholder="or a path: photos/cat.jpg", continuous_update=False,
+                                     layout=widgets.Layout(width="260px"))
         self.open_button = widgets.Button(description="Open", icon="folder-open", layout=widgets.Layout(width="80px"))
         self.thumbnail = image_view("cnnviz-input-thumb")
         self.thumbnail.layout.width = "96px"
@@ -44,7 +45,7 @@ class ImagePicker(widgets.VBox):
         self.observe(self._on_sample, "sample")
         self.upload.observe(self._on_upload, "value")
         self.open_button.on_click(lambda _: self.load_path(self.path_box.value))
-        self.path_box.on_submit(lambda box: self.load_path(box.value))
+        self.path_box.observe(lambda change: change["new"].strip() and self.load_path(change["new"]), "value")
         inspector.observe(self._show_thumbnail, names=["image_version", "model_version"])
         super().__init__([widgets.HBox([self.thumbnail, widgets.VBox([
             widgets.HBox([self.sample_dropdown, self.upload]),

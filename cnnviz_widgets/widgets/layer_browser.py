@@ -59,7 +59,7 @@ class LayerBrowser(InspectorWidget):
         self.sparsity_chart = bqplot.Figure(
             marks=[self._sparsity_bars], title="blank channels per layer (click to open)",
             axes=[bqplot.Axis(scale=self._sparsity_bars.scales["x"], tick_rotate=-30, tick_style={"font-size": "9px"}),
-                  bqplot.Axis(scale=self._sparsity_bars.scales["y"], orientation="vertical", tick_format=".0%",
+                  bqplot.Axis(scale=self._sparsity_bars.scales["y"], side="left", tick_format=".0%",
                               num_ticks=3)],
             fig_margin={"top": 30, "bottom": 60, "left": 45, "right": 10},
             layout=widgets.Layout(width="420px", height="220px"))
@@ -175,9 +175,9 @@ class LayerBrowser(InspectorWidget):
             self.inspector.results.put(key, data)
         return data.tobytes()
 
-    def _render(self) -> None:
+    def _render(self) -> bool:
         if not self.inspector.has_image:
-            return
+            return True
         self._rendering = True
         try:
             maps = self.inspector.activations(self.layer)
@@ -190,6 +190,7 @@ class LayerBrowser(InspectorWidget):
             self.channel_view.value = display_png(colorize(scaled, self.colormap))
             self.grid_view.value = self._grid_png()
             self._render_statistics()
+            return True
         finally:
             self._rendering = False
 

@@ -82,7 +82,7 @@ class OcclusionSweeper(InspectorWidget):
         self.curve = bqplot.Figure(
             marks=[self._intact, self._line, self._marker], title="class probability at each step",
             axes=[bqplot.Axis(scale=x_scale, label="step"),
-                  bqplot.Axis(scale=y_scale, orientation="vertical", tick_format=".0%", num_ticks=3)],
+                  bqplot.Axis(scale=y_scale, side="left", tick_format=".0%", num_ticks=3)],
             fig_margin={"top": 30, "bottom": 40, "left": 50, "right": 10},
             layout=widgets.Layout(width="420px", height="220px"))
         self.curve.add_class("cnnviz-occlusion-curve")
@@ -195,9 +195,9 @@ class OcclusionSweeper(InspectorWidget):
         heat = sweep.heatmap[0]
         return normalize(np.maximum(heat, 0.0), low=0.0)
 
-    def _render(self) -> None:
+    def _render(self) -> bool:
         if not self.inspector.has_image:
-            return
+            return True
         batch, cls = self.inspector.batch, self.classes.resolved()
         patch, stride, fill = self.patch, self.stride, self._fill_value()
         sweep = self.cached_or_submit(
@@ -205,21 +205,22 @@ class OcclusionSweeper(InspectorWidget):
             lambda p: occlusion_sweep(self.inspector, batch, cls, patch=patch, stride=stride, fill=fill, progress=p),
             "occlusion sweep")
         if sweep is None:
-            return
+            return False
         image = self.inspector.image
         heat = self.heatmap
         self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
         self.mask_view.value = display_png(mask_view(image, heat))
         n_steps = sweep.probabilities[0].size
         if self.step >= n_steps:
-            self.step = 0
-            return
+            self.step = 0  # renders again through the observer
+            return True
         self.step_slider.max = self.play.max = n_steps - 1
         self._render_step(sweep, image)
         drop = float(sweep.intact[0] - sweep.probabilities[0].min())
         self.caption.value = (f"<small>{html.escape(self.classes.describe())}<br>{n_steps} patches of "
                               f"{sweep.patch[0]}x{sweep.patch[1]} px; the largest drop in probability is "
                               f"<b>{drop:.1%}</b></small>")
+        return True
 
     def _render_step(self, sweep: OcclusionSweep, image: np.ndarray) -> None:
         row, col = divmod(self.step, len(sweep.cols))

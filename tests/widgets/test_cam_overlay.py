@@ -1,0 +1,127 @@
+"""CamOverlay: the overlay shows the method's own heatmap, controls re-render from cache, rapid
+changes end on the last request, and failures stay inside the widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import traitlets
+
+import cnnviz_widgets as cw
+from cnnviz_widgets.render import colorize, decode_png, overlay
+from cnnviz_widgets.widgets import CamOverlay, cam_overlay
+from cnnviz_widgets.widgets._base import display_png
+
+
+def peak(array: np.ndarray) -> tuple[int, int]:
+    return tuple(int(v) for v in np.unravel_index(np.argmax(array), array.shape))
+
+
+def test_overlay_peak_is_where_grad_cam_says(inspector, samples):
+    cam = CamOverlay(inspector, alpha=1.0, colormap="gray")
+    assert cam.wait(60) and not cam.errors.message
+    expected = cw.grad_cam(inspector, inspector.batch)[0]
+    np.testing.assert_allclose(cam.heatmap, expected, atol=1e-6)
+    shown = decode_png(cam.png)[..., 0].astype(float)
+    factor = shown.shape[0] // expected.shape[0]
+    np.testing.assert_array_equal(shown[::factor, ::factor], colorize(expected, "gray")[..., 0])
+    row, col = peak(expected)
+    assert shown[row * factor, col * factor] == shown.max()
+    assert samples[0]["mask"][row, col]        # the model looked at the circle
+    assert cam.layer == cam.default_layer == "block3_conv2" and "auto" in cam.layer_reason.value
+
+
+def test_alpha_and_colormap_re_render_without_computing(inspector, count_calls):
+    counter = count_calls(cam_overlay, "heatmap")
+    cam = CamOverlay(inspector)
+    cam.wait(60)
+    calls, passes = counter.calls, inspector.forward_passes
+    pictures = {cam.png}
+    cam.alpha = 0.9
+    pictures.add(cam.png)
+    cam.colormap = "viridis"
+    pictures.add(cam.png)
+    assert len(pictures) == 3
+    image = inspector.image
+    np.testing.assert_array_equal(decode_png(cam.png), decode_png(display_png(overlay(image, cam.heatmap, 0.9,
+                                                                                      "viridis"))))
+    assert not cam.busy
+    assert counter.calls == calls and inspector.forward_passes == passes
+
+
+def test_class_change_from_the_chart_the_dropdown_and_the_name_box(inspector):
+    cam = CamOverlay(inspector)
+    cam.wait(60)
+    top = inspector.top_k(5)
+    cam.classes.bars.selected = [2]                    # a click on the third bar
+    assert cam.class_index == top[2].index
+    cam.wait(60)
+    np.testing.assert_allclose(cam.heatmap, cw.grad_cam(inspector, inspector.batch, top[2].index)[0], atol=1e-6)
+    cam.classes.name_box.value = "star"
+    assert cam.class_index == cw.SHAPE_CLASS_NAMES.index("star")
+    cam.classes.dropdown.value = -1                    # back to "top prediction"
+    assert cam.class_index is None
+    assert cam.classes.bars.selected is None or list(cam.classes.bars.selected) == []
+    with pytest.raises(traitlets.TraitError, match=r"class_index must be in 0\.\.5"):
+        cam.class_index = 6
+
+
+def test_every_method_gives_its_own_heatmap(inspector):
+    cam = CamOverlay(inspector)
+    for name in cw.methods.HEATMAP_METHODS:
+        cam.method = name
+        assert cam.wait(120), name
+        expected = cw.heatmap(inspector, inspector.batch, name, layer=cam.layer)[0]
+        np.testing.assert_allclose(cam.heatmap, expected, atol=1e-5, err_msg=name)
+        assert cw.methods.HEATMAP_METHODS[name].label in cam.caption.value
+    assert cam.layer_dropdown.disabled          # the last one (integrated gradients) needs no layer
+
+
+def test_fifty_rapid_changes_end_on_the_last_request(inspector):
+    cam = CamOverlay(inspector, method="smoothgrad")   # ~0.3 s a map: changes outrun the work
+    cam.wait(60)
+    started = cam._runner.jobs_started
+    for i in range(50):
+        cam.class_index = i % 6
+    assert cam.wait(120)
+    assert cam._runner.jobs_started - started < 10     # no backlog of 50 computations
+    last = 49 % 6
+    expected = cw.saliency(inspector, inspector.batch, last, smooth_samples=20)[0]
+    np.testing.assert_allclose(cam.heatmap, expected, atol=1e-5)
+    np.testing.assert_array_equal(decode_png(cam.png),
+                                  decode_png(display_png(overlay(inspector.image, expected, 0.5, "jet"))))
+
+
+def test_side_by_side_comparison_and_faithfulness(inspector):
+    cam = CamOverlay(inspector)
+    cam.compare = ("grad_cam", "layer_cam", "saliency")
+    assert cam.wait(120)
+    grid = decode_png(cam.compare_png)
+    assert cam.compare_view.layout.display is None
+    assert grid.shape[1] > 2.5 * grid.shape[0]         # three tiles in one row
+    scores = cam.evaluate(steps=16)
+    heat = cw.grad_cam(inspector, inspector.batch)[0]
+    direct = cw.deletion_auc(inspector, inspector.batch, heat[None], steps=16)[0]
+    assert scores["deletion_auc"] == pytest.approx(float(direct), abs=1e-5)
+    assert scores["deletion_auc"] < scores["insertion_auc"]   # a good map on a clear image
+    assert f"{scores['deletion_auc']:.3f}" in cam.faithfulness.value
+
+
+def test_a_failing_method_shows_an_error_and_the_widget_stays_usable(inspector, monkeypatch):
+    cam = CamOverlay(inspector)
+    cam.wait(60)
+    original = cam_overlay.heatmap
+
+    def broken(model, x, method, *args, **kwargs):
+        if method == "layer_cam":
+            raise RuntimeError("out of memory on this layer")
+        return original(model, x, method, *args, **kwargs)
+
+    monkeypatch.setattr(cam_overlay, "heatmap", broken)
+    cam.method = "layer_cam"
+    cam.wait(60)
+    assert cam.errors.message == "RuntimeError: out of memory on this layer"
+    assert cam.errors.layout.display is None           # visible
+    cam.method = "grad_cam_plus_plus"
+    cam.wait(60)
+    assert cam.heatmap is not None and not cam.errors.message

@@ -1,0 +1,72 @@
+"""FilterGallery: kernels tile by tile, patterns a page at a time and cached, atlases on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import traitlets
+
+import cnnviz_widgets as cw
+from cnnviz_widgets.render import decode_png
+from cnnviz_widgets.widgets import FilterGallery, filter_gallery
+
+
+def test_weights_of_the_rgb_layer_are_the_kernels(inspector):
+    gallery = FilterGallery(inspector)
+    assert gallery.layer == "stem_conv" and gallery.n_filters == 16 and gallery.n_pages == 1
+    atlas = gallery.atlas()
+    kernels = cw.filter_weights_rgb(inspector, "stem_conv")     # (16, 5, 5, 3)
+    factor = 64 // 5
+    first = atlas[5:5 + 5 * factor:factor, 5:5 + 5 * factor:factor]
+    np.testing.assert_array_equal(first, (kernels[0] * 255 + 0.5).astype(np.uint8))
+    assert atlas.shape == (2 * (60 + 5) + 5, 8 * (60 + 5) + 5, 3)   # 5x5 kernels enlarged 12x
+    assert atlas[:5].max() == 0                                       # black 5 px margins (seed 003)
+    assert gallery.input_channel_slider.layout.display == "none"   # RGB layers need no input channel
+
+
+def test_pages_and_input_channels_of_a_deeper_layer(inspector):
+    gallery = FilterGallery(inspector, layer="block2_conv1")      # 3x3x32x64
+    assert gallery.n_pages == 4
+    shown = {gallery.png}
+    gallery.page = 3
+    assert gallery.page_filters() == list(range(48, 64))
+    shown.add(gallery.png)
+    gallery.input_channel = 5
+    shown.add(gallery.png)
+    assert len(shown) == 3 and "kernels of input channel 5" in gallery.caption.value
+    with pytest.raises(traitlets.TraitError, match=r"page must be in 0\.\.3"):
+        gallery.page = 4
+    with pytest.raises(traitlets.TraitError, match="not a 2-D convolution"):
+        gallery.layer = "block2_pool"
+
+
+def test_patterns_are_computed_once_per_page_and_paging_back_is_free(inspector, count_calls, tmp_path):
+    counter = count_calls(filter_gallery, "filter_patterns")
+    gallery = FilterGallery(inspector, layer="block1_conv1", page_size=4)
+    gallery.steps = 4
+    gallery.mode = "patterns"
+    assert gallery.wait(120) and not gallery.errors.message
+    first = gallery.png
+    direct = cw.filter_patterns(inspector, "block1_conv1", [0, 1, 2, 3], steps=4)
+    np.testing.assert_array_equal(gallery.pattern_tiles([0, 1, 2, 3]), direct)
+    gallery.page = 1
+    gallery.wait(120)
+    assert counter.calls == 2 and gallery.png != first
+    gallery.page = 0
+    assert gallery.png == first and counter.calls == 2 and not gallery.busy   # from cache
+    path = gallery.export_atlas(tmp_path / "atlas.png")
+    atlas = decode_png(path.read_bytes())
+    side = direct.shape[1]
+    assert atlas.shape == (side + 10, 4 * (side + 5) + 5, 3) and counter.calls == 2
+    with pytest.raises(traitlets.TraitError, match="ending in .png"):
+        gallery.export_atlas(tmp_path / "atlas.jpg")
+
+
+def test_cancel_stops_a_pattern_page(inspector):
+    gallery = FilterGallery(inspector, layer="block2_conv2", page_size=16)
+    gallery.steps = 400
+    gallery.mode = "patterns"
+    gallery.cancel()
+    assert gallery.wait(60)
+    assert gallery.progress.layout.display == "none"
+    assert "computing" in gallery.caption.value          # nothing was shown as if finished
