@@ -18,46 +18,31 @@ This notebook runs offline on the **embedded default model**: a small convnet tr
 package to recognise six shapes (circle, square, triangle, star, cross, stripes) on cluttered
 backgrounds. Every cell works without a network connection.
 
-`ModelInspector` wraps a Keras model: one forward pass gives every layer's activation for the
-current image, cached, and the widgets (coming in later releases) all read from it."""),
+One call opens the dashboard: pick an image at the top (a sample, an upload or a path), click a
+bar of the top predictions to choose the class to explain, and move between the tabs."""),
     ("code", """import cnnviz_widgets as cw
 
-inspector = cw.ModelInspector()   # the embedded default model, first sample image preloaded
+dashboard = cw.explore()   # the embedded default model and its first sample image
+dashboard"""),
+    ("markdown", """## What the tabs show
+- **Feature maps**: every channel of a layer for this image; move the channel slider to see one large,
+  with how active and how sparse it is.
+- **Filters**: the kernels of a convolution layer, or (mode *patterns*) images grown to excite each filter.
+- **Class heatmaps**: where the model looked to pick the class (Grad-CAM and seven other methods).
+- **Occlusion**: hide one patch at a time and watch the probability of the class fall.
+
+All of them read from one `ModelInspector`: one forward pass gives every layer's activation for the
+image, cached, so moving a slider redraws at once."""),
+    ("code", """inspector = dashboard.inspector
 inspector"""),
+    ("markdown", "## Each widget on its own\nThe same widgets work alone, bound to the same inspector."),
+    ("code", """cams = cw.CamOverlay(inspector, compare=("grad_cam", "grad_cam_plus_plus", "score_cam", "smoothgrad"))
+cams"""),
+    ("code", """browser = cw.LayerBrowser(inspector, layer="block1_conv1")
+browser"""),
     ("markdown", "## The layers\nEvery layer with its kind and output shape (batch axis left out)."),
     ("code", """for record in inspector.layers:
     print(f"{record.name:14s} {record.kind:13s} {str(record.output_shape):16s} kernel {record.kernel_shape}")"""),
-    ("markdown", "## The sample images and what the model predicts"),
-    ("code", """import io
-import ipywidgets as widgets
-from PIL import Image
-
-def png(array, scale=2):
-    image = Image.fromarray(array)
-    image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-cards = []
-for sample in cw.sample_images():
-    inspector.set_image(sample["image"])
-    best = inspector.top_k(1)[0]
-    caption = widgets.HTML(f"true: <b>{sample['label']}</b><br>predicted: <b>{best.name}</b> ({best.probability:.0%})")
-    cards.append(widgets.VBox([widgets.Image(value=png(inspector.image), format="png"), caption]))
-widgets.HBox(cards)"""),
-    ("markdown", "## One layer's feature maps\nThe channels of the last convolution for the current image."),
-    ("code", """import numpy as np
-from matplotlib import colormaps
-
-maps = inspector.activations("block3_conv2")          # float32 (h, w, channels)
-tiles = []
-for c in range(16):
-    channel = maps[..., c]
-    channel = (channel - channel.min()) / (np.ptp(channel) + 1e-6)
-    tiles.append((colormaps["viridis"](channel)[..., :3] * 255).astype("uint8"))
-grid = np.concatenate([np.concatenate(tiles[r * 8:(r + 1) * 8], axis=1) for r in range(2)], axis=0)
-widgets.Image(value=png(grid, scale=4), format="png")"""),
     ("code", """print(inspector.top_k(3))
 print(inspector.cache_info)"""),
 ]

@@ -127,6 +127,9 @@ class InspectorWidget(widgets.VBox):
     """
 
     active = traitlets.Bool(True, help="False defers all work until the widget is shown again.")
+    first_result_timeout: float = 5.0
+    """Seconds a new widget waits for its first background result, so that the cell that creates
+    it shows a picture (and a saved notebook holds one); longer work goes on in the background."""
 
     def __init__(self, inspector: ModelInspector | None = None, **kwargs: Any) -> None:
         self.inspector = inspector if inspector is not None else ModelInspector()
@@ -146,6 +149,8 @@ class InspectorWidget(widgets.VBox):
         self.children = [*children, self.progress, self.errors]
         self._building = False
         self.refresh()
+        if self.active and self.first_result_timeout > 0:
+            self._runner.wait(self.first_result_timeout)
 
     def _on_inspector_change(self, change: dict) -> None:
         if change["name"] == "model_version":

@@ -10,9 +10,11 @@ for the current request.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,18 @@ from typing import Any
 log = logging.getLogger("cnnviz_widgets")
 
 Progress = Callable[[int, int], None]
+
+
+_RUNNERS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_runners() -> None:
+    """At interpreter exit, stop background work so that no TensorFlow call is cut mid-way."""
+    for runner in list(_RUNNERS):
+        runner.cancel()
+    for runner in list(_RUNNERS):
+        runner.wait(10)
 
 
 class Cancelled(Exception):
@@ -55,6 +69,7 @@ class LatestOnlyRunner:
         self._generation = 0
         self._cancelled_below = 0
         self._thread: threading.Thread | None = None
+        _RUNNERS.add(self)
         self.jobs_started = 0
         """How many jobs actually started (superseded requests that never ran are not counted)."""
 

@@ -42,22 +42,28 @@ class LayerBrowser(InspectorWidget):
                  images_per_row: int = 16, **kwargs: Any) -> None:
         super().__init__(inspector, **kwargs)
         self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px"))
-        self.channel_slider = widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True)
+        self.channel_slider = widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True,
+                                                layout=widgets.Layout(width="520px"))
         self.channel_slider.add_class("cnnviz-channel-slider")
         self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
                                                   layout=widgets.Layout(width="220px"))
-        self.normalization_buttons = widgets.ToggleButtons(options=NORMALIZATIONS, style={"button_width": "95px"})
+        self.normalization_buttons = widgets.ToggleButtons(options=NORMALIZATIONS, style={"button_width": "105px"},
+                                                           tooltips=["each channel stretched to its own range",
+                                                                     "one range for the whole layer"])
         self.input_view = image_view("cnnviz-input")
         self.channel_view = image_view("cnnviz-map", "cnnviz-channel")
         self.grid_view = image_view("cnnviz-grid")
         self.stats = widgets.HTML("")
         self.stats.add_class("cnnviz-stats")
-        self._sparsity_bars = bqplot.Bars(x=[""], y=[0.0], scales={"x": bqplot.OrdinalScale(),
-                                                                   "y": bqplot.LinearScale(min=0.0, max=1.0)},
-                                          colors=["#8172b3"], interactions={"click": "select"},
-                                          selected_style={"fill": "#dd8452"})
+        self._sparsity_bars = bqplot.Bars(x=[""], y=[[0.0], [0.0]], scales={"x": bqplot.OrdinalScale(),
+                                                                         "y": bqplot.LinearScale(min=0.0, max=1.0)},
+                                          type="grouped", colors=["#8172b3", "#c4ad66"],
+                                          labels=["blank channels", "zero activations"], display_legend=True,
+                                          interactions={"click": "select"}, selected_style={"stroke": "#dd8452",
+                                                                                           "stroke-width": "2"})
         self.sparsity_chart = bqplot.Figure(
-            marks=[self._sparsity_bars], title="blank channels per layer (click to open)",
+            marks=[self._sparsity_bars], title="sparsity per layer (click a layer to open it)",
+            legend_location="top-left", legend_style={"font-size": "9px"},
             axes=[bqplot.Axis(scale=self._sparsity_bars.scales["x"], tick_rotate=-30, tick_style={"font-size": "9px"}),
                   bqplot.Axis(scale=self._sparsity_bars.scales["y"], side="left", tick_format=".0%",
                               num_ticks=3)],
@@ -153,6 +159,10 @@ class LayerBrowser(InspectorWidget):
         """Fraction of blank (all-zero) channels in every spatial layer, for the current image."""
         return {name: self.statistics(name).blank_fraction for name in self._spatial}
 
+    def zero_fractions(self) -> dict[str, float]:
+        """Mean fraction of zero activations in every spatial layer, for the current image."""
+        return {name: float(self.statistics(name).sparsity.mean()) for name in self._spatial}
+
     # ------------------------------------------------------------------ rendering
     @property
     def png(self) -> bytes:
@@ -204,8 +214,8 @@ class LayerBrowser(InspectorWidget):
             f"<b>{stats.blank_fraction:.0%}</b> blank<br>"
             f"channel {c}: mean {stats.mean[c]:.3g}, max {stats.max[c]:.3g}, "
             f"zero at {stats.sparsity[c]:.0%} of positions, rank {rank}/{channels} by mean</small>")
-        fractions = self.blank_fractions()
+        blank, zero = self.blank_fractions(), self.zero_fractions()
         with self._sparsity_bars.hold_sync():
-            self._sparsity_bars.x = list(fractions)
-            self._sparsity_bars.y = list(fractions.values())
+            self._sparsity_bars.x = list(blank)
+            self._sparsity_bars.y = [list(blank.values()), list(zero.values())]
             self._sparsity_bars.selected = [self._spatial.index(self.layer)]

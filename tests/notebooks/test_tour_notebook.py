@@ -24,4 +24,12 @@ def test_tour_notebook_executes_without_errors(tmp_path):
     assert "ModelInspector 'cnnviz_shapes'" in text
     assert "block3_conv2" in text and "conv" in text
     widget_views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(widget_views) == 2  # the sample cards and the feature-map grid
+    assert len(widget_views) == 3  # the dashboard, the comparison and the layer browser
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    images = [m for m in state.values() if m.get("model_name") == "ImageModel"]
+    filled = [m for m in images if len(m.get("buffers", [{}])[0].get("data", "")) > 100]
+    assert len(filled) >= 10
+    for css in ("cnnviz-channel", "cnnviz-grid", "cnnviz-cam", "cnnviz-compare"):
+        assert any(css in m["state"]["_dom_classes"] for m in filled), f"no {css} image was drawn"
+    classes = {c for m in state.values() for c in m["state"].get("_dom_classes", [])}
+    assert {"cnnviz-map", "cnnviz-channel", "cnnviz-cam", "cnnviz-compare", "cnnviz-topk"} <= classes

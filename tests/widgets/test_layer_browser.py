@@ -66,7 +66,10 @@ def test_statistics_and_sparsity_chart_match_channel_statistics(inspector):
     stats = cw.channel_statistics(inspector.activations("block1_conv1"))
     assert f"mean {stats.mean[2]:.3g}" in browser.stats.value
     expected = [cw.channel_statistics(inspector.activations(n)).blank_fraction for n in inspector.conv_layer_names]
-    np.testing.assert_allclose(browser._sparsity_bars.y, expected)
+    np.testing.assert_allclose(browser._sparsity_bars.y[0], expected)
+    zeros = [cw.channel_statistics(inspector.activations(n)).sparsity.mean() for n in inspector.conv_layer_names]
+    np.testing.assert_allclose(browser._sparsity_bars.y[1], zeros, rtol=1e-6)
+    assert 0.3 < min(zeros) and max(zeros) < 0.8     # the default model is about half zeros in every layer
     assert list(browser._sparsity_bars.x) == inspector.conv_layer_names
     browser._sparsity_bars.selected = [0]              # clicking a bar opens that layer
     assert browser.layer == "stem_conv"
