@@ -41,6 +41,7 @@ class Dashboard(widgets.VBox):
         self.occlusion = OcclusionSweeper(self.inspector, active=False)
         for widget in (self.cams, self.occlusion):
             widgets.link((self.classes, "class_index"), (widget, "class_index"))
+            widget.classes.layout.display = "none"   # the header's picker serves every tab
         self.tabs = widgets.Tab(children=list(self.widgets), titles=TAB_TITLES)
         self.tabs.observe(self._on_tab, "selected_index")
         title = widgets.HTML(f"<h3 style='margin:4px 0'>cnnviz · {self.inspector.model.name}</h3>"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import traitlets
@@ -62,11 +64,16 @@ def test_patterns_are_computed_once_per_page_and_paging_back_is_free(inspector, 
         gallery.export_atlas(tmp_path / "atlas.jpg")
 
 
-def test_cancel_stops_a_pattern_page(inspector):
+def test_long_work_shows_progress_and_the_cancel_button_stops_it(inspector):
     gallery = FilterGallery(inspector, layer="block2_conv2", page_size=16)
-    gallery.steps = 400
+    gallery.steps = 2000
     gallery.mode = "patterns"
-    gallery.cancel()
-    assert gallery.wait(60)
+    deadline = time.monotonic() + 60
+    while gallery.progress.bar.value < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gallery.progress.layout.display is None                     # visible while it runs
+    assert gallery.progress.label.value.startswith("16 patterns") and "%" in gallery.progress.label.value
+    gallery.progress.cancel_button.click()
+    assert gallery.wait(30)
     assert gallery.progress.layout.display == "none"
     assert "computing" in gallery.caption.value          # nothing was shown as if finished
