@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.widgets import _checks as checks
 
 TOP = -1  # dropdown value meaning "the top prediction"
 
@@ -55,6 +56,13 @@ class ClassPicker(widgets.VBox):
 
     # ------------------------------------------------------------------ state from the inspector
     def _on_inspector(self, change: dict) -> None:
+        if change["name"] == "model_version" and self.class_index is not None \
+                and self.class_index >= self.inspector.n_classes:
+            self._syncing = True
+            try:
+                self.class_index = None      # the old class does not exist in the new model
+            finally:
+                self._syncing = False
         try:
             self.update()
         except Exception:  # noqa: BLE001 - the owning widget shows model errors
@@ -88,12 +96,7 @@ class ClassPicker(widgets.VBox):
     # ------------------------------------------------------------------ controls <-> trait
     @traitlets.validate("class_index")
     def _check_class(self, proposal: dict) -> int | None:
-        value = proposal["value"]
-        if value is not None and not 0 <= value < self.inspector.n_classes:
-            raise traitlets.TraitError(
-                f"class_index must be in 0..{self.inspector.n_classes - 1} (or None for the top prediction); "
-                f"got {value}")
-        return value
+        return checks.in_range(proposal, 0, self.inspector.n_classes - 1, note=" (or None for the top prediction)")
 
     @traitlets.observe("class_index")
     def _on_class(self, change: dict) -> None:

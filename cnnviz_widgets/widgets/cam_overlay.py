@@ -24,6 +24,7 @@ from cnnviz_widgets.methods import (
     insertion_auc,
 )
 from cnnviz_widgets.render import COLORMAPS, colorize, overlay, tile_grid
+from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets._runner import Progress
@@ -117,24 +118,16 @@ class CamOverlay(InspectorWidget):
 
     @traitlets.validate("layer")
     def _check_layer(self, proposal: dict) -> str:
-        resolved = self.inspector.graph.resolve(proposal["value"])
-        if resolved not in self._spatial:
-            raise traitlets.TraitError(f"Layer {resolved!r} has no spatial output; CAMs need one of "
-                                       f"{', '.join(self._spatial)}")
-        return resolved
+        return checks.layer_among(self.inspector, proposal, self._spatial, "has no spatial output for a CAM")
 
     @traitlets.validate("alpha")
     def _check_alpha(self, proposal: dict) -> float:
-        if not 0.0 <= proposal["value"] <= 1.0:
-            raise traitlets.TraitError(f"alpha must be in [0, 1]; got {proposal['value']}")
-        return proposal["value"]
+        return checks.in_range(proposal, 0.0, 1.0)
 
     @traitlets.validate("compare")
     def _check_compare(self, proposal: dict) -> tuple:
         for name in proposal["value"]:
-            if name not in HEATMAP_METHODS:
-                raise traitlets.TraitError(f"Unknown method {name!r} in compare; choose from "
-                                           f"{', '.join(HEATMAP_METHODS)}")
+            checks.one_of({"value": name, "trait": proposal["trait"]}, HEATMAP_METHODS)
         return tuple(proposal["value"])
 
     # ------------------------------------------------------------------ computing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from typing import Any
 
@@ -44,13 +45,18 @@ class Dashboard(widgets.VBox):
             widget.classes.layout.display = "none"   # the header's picker serves every tab
         self.tabs = widgets.Tab(children=list(self.widgets), titles=TAB_TITLES)
         self.tabs.observe(self._on_tab, "selected_index")
-        title = widgets.HTML(f"<h3 style='margin:4px 0'>cnnviz · {self.inspector.model.name}</h3>"
-                             f"<small>{len(self.inspector.layers)} layers, input "
-                             f"{'x'.join(map(str, self.inspector.input_shape))}, {self.inspector.n_classes} classes"
-                             f"</small>")
-        header = widgets.HBox([widgets.VBox([title, self.picker]), self.classes])
+        self.title = widgets.HTML("")
+        self._show_title()
+        self.inspector.observe(self._show_title, names=["model_version"])
+        header = widgets.HBox([widgets.VBox([self.title, self.picker]), self.classes])
         super().__init__([header, self.tabs], **kwargs)
         self.add_class("cnnviz-dashboard")
+
+    def _show_title(self, *_: Any) -> None:
+        inspector = self.inspector
+        self.title.value = (f"<h3 style='margin:4px 0'>cnnviz · {html.escape(inspector.model.name)}</h3>"
+                            f"<small>{len(inspector.layers)} layers, input "
+                            f"{'x'.join(map(str, inspector.input_shape))}, {inspector.n_classes} classes</small>")
 
     @property
     def widgets(self) -> tuple:
@@ -75,6 +81,7 @@ class Dashboard(widgets.VBox):
         return all(w.wait(timeout) for w in self.widgets)
 
     def close(self) -> None:
+        self.inspector.unobserve(self._show_title, names=["model_version"])
         for child in (self.picker, self.classes, *self.widgets):
             child.close()
         super().close()

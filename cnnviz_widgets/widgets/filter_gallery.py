@@ -20,6 +20,7 @@ import traitlets
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import filter_patterns, filter_weights, filter_weights_rgb
 from cnnviz_widgets.render import colorize, tile_grid, to_png
+from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view
 from cnnviz_widgets.widgets._runner import Progress
 
@@ -147,42 +148,23 @@ class FilterGallery(InspectorWidget):
 
     @traitlets.validate("layer")
     def _check_layer(self, proposal: dict) -> str:
-        resolved = self.inspector.graph.resolve(proposal["value"])
-        if resolved not in self._conv:
-            raise traitlets.TraitError(f"Layer {resolved!r} is not a 2-D convolution; pick one of "
-                                       f"{', '.join(self._conv)}")
-        return resolved
+        return checks.layer_among(self.inspector, proposal, self._conv, "is not a 2-D convolution")
 
     @traitlets.validate("mode")
     def _check_mode(self, proposal: dict) -> str:
-        if proposal["value"] not in ("weights", "patterns"):
-            raise traitlets.TraitError(f"mode must be 'weights' or 'patterns'; got {proposal['value']!r}")
-        return proposal["value"]
+        return checks.one_of(proposal, ("weights", "patterns"))
 
     @traitlets.validate("recipe")
     def _check_recipe(self, proposal: dict) -> str:
-        if proposal["value"] not in ("robust", "classic"):
-            raise traitlets.TraitError(f"recipe must be 'robust' or 'classic'; got {proposal['value']!r}")
-        return proposal["value"]
+        return checks.one_of(proposal, ("robust", "classic"))
 
     @traitlets.validate("page")
     def _check_page(self, proposal: dict) -> int:
-        if not 0 <= proposal["value"] < self.n_pages:
-            raise traitlets.TraitError(f"page must be in 0..{self.n_pages - 1} for layer {self.layer!r}; "
-                                       f"got {proposal['value']}")
-        return proposal["value"]
+        return checks.in_range(proposal, 0, self.n_pages - 1, note=f" for layer {self.layer!r}")
 
-    @traitlets.validate("page_size")
-    def _check_page_size(self, proposal: dict) -> int:
-        if proposal["value"] < 1:
-            raise traitlets.TraitError(f"page_size must be >= 1; got {proposal['value']}")
-        return proposal["value"]
-
-    @traitlets.validate("steps")
-    def _check_steps(self, proposal: dict) -> int | None:
-        if proposal["value"] is not None and proposal["value"] < 1:
-            raise traitlets.TraitError(f"steps must be >= 1 (or None); got {proposal['value']}")
-        return proposal["value"]
+    @traitlets.validate("page_size", "steps")
+    def _check_positive(self, proposal: dict) -> int | None:
+        return checks.in_range(proposal, 1)
 
     # ------------------------------------------------------------------ tiles
     def weight_tiles(self, filters: list[int]) -> np.ndarray:

@@ -17,6 +17,7 @@ import traitlets
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
 from cnnviz_widgets.render import COLORMAPS, channel_grid, colorize, normalize, to_png
+from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 
 NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
@@ -110,28 +111,20 @@ class LayerBrowser(InspectorWidget):
 
     @traitlets.validate("layer")
     def _check_layer(self, proposal: dict) -> str:
-        value = proposal["value"]
-        if value not in self._spatial:
-            resolved = self.inspector.graph.resolve(value)  # raises LayerNotFoundError with suggestions
-            if resolved not in self._spatial:
-                raise traitlets.TraitError(f"Layer {resolved!r} has no spatial output; pick one of "
-                                           f"{', '.join(self._spatial)}")
-            return resolved
-        return value
+        return checks.layer_among(self.inspector, proposal, self._spatial, "has no spatial output")
 
     @traitlets.validate("channel")
     def _check_channel(self, proposal: dict) -> int:
         channels = self.inspector.layer(self.layer).output_shape[-1]
-        if not 0 <= proposal["value"] < channels:
-            raise traitlets.TraitError(f"channel must be in 0..{channels - 1} for layer {self.layer!r}; "
-                                       f"got {proposal['value']}")
-        return proposal["value"]
+        return checks.in_range(proposal, 0, channels - 1, note=f" for layer {self.layer!r}")
+
+    @traitlets.validate("normalization")
+    def _check_normalization(self, proposal: dict) -> str:
+        return checks.one_of(proposal, [value for _, value in NORMALIZATIONS])
 
     @traitlets.validate("images_per_row")
     def _check_per_row(self, proposal: dict) -> int:
-        if proposal["value"] < 1:
-            raise traitlets.TraitError(f"images_per_row must be >= 1; got {proposal['value']}")
-        return proposal["value"]
+        return checks.in_range(proposal, 1)
 
     def _on_layer(self, change: dict) -> None:
         self._fit_channel()

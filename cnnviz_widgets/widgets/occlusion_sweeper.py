@@ -19,6 +19,7 @@ from PIL import Image, ImageFilter
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep
 from cnnviz_widgets.render import COLORMAPS, draw_box, mask_view, normalize, overlay
+from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 
@@ -114,17 +115,11 @@ class OcclusionSweeper(InspectorWidget):
     # ------------------------------------------------------------------ checks
     @traitlets.validate("patch", "stride")
     def _check_size(self, proposal: dict) -> int:
-        value, side = proposal["value"], min(self.inspector.input_size)
-        if not 1 <= value <= side:
-            raise traitlets.TraitError(f"{proposal['trait'].name} must be in 1..{side} pixels; got {value}")
-        return value
+        return checks.in_range(proposal, 1, min(self.inspector.input_size), note=" pixels")
 
     @traitlets.validate("fill")
     def _check_fill(self, proposal: dict) -> str:
-        names = [value for _, value in FILLS]
-        if proposal["value"] not in names:
-            raise traitlets.TraitError(f"fill must be one of {', '.join(names)}; got {proposal['value']!r}")
-        return proposal["value"]
+        return checks.one_of(proposal, [value for _, value in FILLS])
 
     @traitlets.validate("fill_color")
     def _check_color(self, proposal: dict) -> str:
@@ -133,9 +128,7 @@ class OcclusionSweeper(InspectorWidget):
 
     @traitlets.validate("alpha")
     def _check_alpha(self, proposal: dict) -> float:
-        if not 0.0 <= proposal["value"] <= 1.0:
-            raise traitlets.TraitError(f"alpha must be in [0, 1]; got {proposal['value']}")
-        return proposal["value"]
+        return checks.in_range(proposal, 0.0, 1.0)
 
     def _on_model_change(self) -> None:
         side = min(self.inspector.input_size)

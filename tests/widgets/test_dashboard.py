@@ -43,3 +43,17 @@ def test_explore_takes_a_model_and_an_image(shapes_model, samples):
     np.testing.assert_array_equal(dashboard.inspector.image, samples[5]["image"])
     assert dashboard.classes.describe().startswith("stripes")
     dashboard.close()
+
+
+def test_dashboard_follows_a_model_change(inspector):
+    from tests.conftest import tiny_functional
+
+    dashboard = Dashboard(inspector)
+    dashboard.classes.class_index = 5
+    inspector.set_model(tiny_functional(size=32, classes=3))
+    assert dashboard.classes.class_index is None and dashboard.cams.class_index is None
+    assert "tiny_functional" in dashboard.title.value and "3 classes" in dashboard.title.value
+    assert len(dashboard.classes.bars.x) == 3
+    dashboard.show("Class heatmaps")
+    assert dashboard.wait(60) and not dashboard.cams.errors.message
+    dashboard.close()

@@ -84,7 +84,7 @@ def test_follows_the_inspector_and_validates_its_traits(inspector, samples):
         browser.layer = "block2_conv"
     with pytest.raises(traitlets.TraitError, match="no spatial output"):
         browser.layer = "logits"
-    with pytest.raises(traitlets.TraitError, match=r"channel must be in 0\.\.95"):
+    with pytest.raises(traitlets.TraitError, match=r"channel must be in 0\.\.95 for layer"):
         browser.channel = 96
     assert browser.layer == "block3_conv2"  # unchanged after the bad values
     for css in ("cnnviz-map", "cnnviz-channel"):

@@ -67,7 +67,7 @@ def test_fill_choices_reach_the_model_in_its_own_value_space(inspector):
     sweeper.wait(60)
     direct = cw.occlusion_sweep(inspector, inspector.batch, patch=24, stride=24, fill=[1.0, 0.0, 0.0])
     np.testing.assert_allclose(sweeper.sweep.grid, direct.grid, atol=1e-6)
-    with pytest.raises(traitlets.TraitError, match="fill must be one of mean, grey, blur, colour"):
+    with pytest.raises(traitlets.TraitError, match="fill must be one of mean, grey, blur, colour; got .noise."):
         sweeper.fill = "noise"
     with pytest.raises(traitlets.TraitError, match=r"patch must be in 1\.\.96"):
         sweeper.patch = 200
