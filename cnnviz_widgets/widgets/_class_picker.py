@@ -32,15 +32,16 @@ class ClassPicker(widgets.VBox):
                                          layout=widgets.Layout(width="320px"))
         self.name_box = widgets.Combobox(placeholder="any class by name…", ensure_option=True,
                                          layout=widgets.Layout(width="220px"))
-        self.bars = bqplot.Bars(x=[""], y=[0.0], scales={"x": bqplot.OrdinalScale(),
-                                                          "y": bqplot.LinearScale(min=0.0, max=1.0)},
-                                interactions={"click": "select"}, colors=["#4c72b0"],
-                                selected_style={"fill": "#dd8452"}, unselected_style={"opacity": 0.9},
+        scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0)}
+        # a full-height track behind each bar, so that classes with a tiny probability can be clicked too
+        self.track = bqplot.Bars(x=[""], y=[1.0], scales=scales, colors=["#ececec"],
+                                 interactions={"click": "select"}, selected_style={"fill": "#f6dcc8"})
+        self.bars = bqplot.Bars(x=[""], y=[0.0], scales=scales, interactions={"click": "select"},
+                                colors=["#4c72b0"], selected_style={"fill": "#dd8452"},
                                 tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".1%"]))
-        axes = [bqplot.Axis(scale=self.bars.scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}),
-                bqplot.Axis(scale=self.bars.scales["y"], side="left", tick_format=".0%",
-                            num_ticks=3)]
-        self.figure = bqplot.Figure(marks=[self.bars], axes=axes, title="top predictions (click a bar)",
+        axes = [bqplot.Axis(scale=scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}),
+                bqplot.Axis(scale=scales["y"], side="left", tick_format=".0%", num_ticks=3)]
+        self.figure = bqplot.Figure(marks=[self.track, self.bars], axes=axes, title="top predictions (click a bar)",
                                     fig_margin={"top": 30, "bottom": 45, "left": 45, "right": 10},
                                     layout=widgets.Layout(width="380px", height="210px"))
         self.figure.add_class("cnnviz-topk")
@@ -48,6 +49,7 @@ class ClassPicker(widgets.VBox):
         self.dropdown.observe(self._from_dropdown, "value")
         self.name_box.observe(self._from_name, "value")
         self.bars.observe(self._from_bars, "selected")
+        self.track.observe(self._from_bars, "selected")
         children = [self.figure] if chart else []
         super().__init__([*children, widgets.HBox([self.dropdown, self.name_box]), self.caption])
         self.add_class("cnnviz-class-picker")
@@ -75,10 +77,12 @@ class ClassPicker(widgets.VBox):
         if not self.inspector.has_image:
             return
         self._top = self.inspector.top_k(min(self.k, self.inspector.n_classes))
-        with self.bars.hold_sync():
-            self.bars.selected = None
-            self.bars.x = [p.name for p in self._top]
+        names = [p.name for p in self._top]
+        with self.bars.hold_sync(), self.track.hold_sync():
+            self.bars.selected = self.track.selected = None
+            self.bars.x, self.track.x = names, names
             self.bars.y = [p.probability for p in self._top]
+            self.track.y = [1.0] * len(names)
         self._sync_controls()
 
     def resolved(self) -> int:
@@ -113,7 +117,7 @@ class ClassPicker(widgets.VBox):
             self.dropdown.options = options
             self.dropdown.value = TOP if index is None else index
             positions = [i for i, p in enumerate(self._top) if p.index == index]
-            self.bars.selected = positions or None
+            self.bars.selected = self.track.selected = positions or None
             if self.inspector.has_image:
                 self.caption.value = f"<small>explaining <b>{self.describe()}</b></small>"
         finally:
