@@ -41,6 +41,7 @@ class LayerBrowser(InspectorWidget):
 
     def __init__(self, inspector: ModelInspector | None = None, *, layer: str | None = None,
                  images_per_row: int = 16, **kwargs: Any) -> None:
+        self._rendering = False  # True while the view is redrawn (chart selections are then ours, not a click)
         super().__init__(inspector, **kwargs)
         self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px"))
         self.channel_slider = widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True,
@@ -134,8 +135,6 @@ class LayerBrowser(InspectorWidget):
         selected = change["new"]
         if selected is not None and len(selected) and not self._rendering:
             self.layer = self._spatial[int(selected[-1])]
-
-    _rendering = False
 
     # ------------------------------------------------------------------ statistics
     def statistics(self, layer: str | None = None) -> ChannelStatistics:

@@ -8,6 +8,7 @@ stepping through it, the alpha and the colormap re-render from that cache.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import bqplot
@@ -22,6 +23,7 @@ from cnnviz_widgets.render import COLORMAPS, draw_box, mask_view, normalize, ove
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.widgets._runner import Progress
 
 FILLS = (("mean colour", "mean"), ("grey", "grey"), ("blur", "blur"), ("colour", "colour"))
 
@@ -164,14 +166,17 @@ class OcclusionSweeper(InspectorWidget):
         key = self.sweep_key()
         found = self.inspector.results.get(key)
         if found is None:
-            found = self._work(None, self.inspector.batch, self.classes.resolved())
+            found = self._sweep_job()(None)
             self.inspector.results.put(key, found)
         self.refresh()
         return found
 
-    def _work(self, progress, batch: np.ndarray, class_index: int) -> OcclusionSweep:
-        return occlusion_sweep(self.inspector, batch, class_index, patch=self.patch, stride=self.stride,
-                               fill=self._fill_value(), progress=progress)
+    def _sweep_job(self) -> Callable[[Progress], OcclusionSweep]:
+        """The current sweep as a job: its inputs are read now, so later changes cannot leak in."""
+        batch, class_index = self.inspector.batch, self.classes.resolved()
+        patch, stride, fill = self.patch, self.stride, self._fill_value()
+        return lambda progress: occlusion_sweep(self.inspector, batch, class_index, patch=patch, stride=stride,
+                                                fill=fill, progress=progress)
 
     # ------------------------------------------------------------------ rendering
     @property
@@ -191,12 +196,7 @@ class OcclusionSweeper(InspectorWidget):
     def _render(self) -> bool:
         if not self.inspector.has_image:
             return True
-        batch, cls = self.inspector.batch, self.classes.resolved()
-        patch, stride, fill = self.patch, self.stride, self._fill_value()
-        sweep = self.cached_or_submit(
-            self.sweep_key(),
-            lambda p: occlusion_sweep(self.inspector, batch, cls, patch=patch, stride=stride, fill=fill, progress=p),
-            "occlusion sweep")
+        sweep = self.cached_or_submit(self.sweep_key(), self._sweep_job(), "occlusion sweep")
         if sweep is None:
             return False
         image = self.inspector.image
