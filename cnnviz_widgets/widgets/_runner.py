@@ -23,6 +23,9 @@ log = logging.getLogger("cnnviz_widgets")
 
 Progress = Callable[[int, int], None]
 
+IDLE_EXIT_SECONDS = 30.0
+"""A worker thread with nothing to do for this long ends (widgets left behind hold no thread)."""
+
 
 _RUNNERS: weakref.WeakSet = weakref.WeakSet()
 
@@ -142,8 +145,11 @@ class LatestOnlyRunner:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while self._pending is None:
-                    self._cond.wait()
+                if self._pending is None:
+                    self._cond.wait(IDLE_EXIT_SECONDS)
+                if self._pending is None:  # idle: let the thread end; submit() starts a new one
+                    self._thread = None
+                    return
                 job, self._pending = self._pending, None
                 self._running = job
             self.jobs_started += 1

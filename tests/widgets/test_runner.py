@@ -99,3 +99,21 @@ def test_same_key_is_not_submitted_twice():
     gate.set()
     assert runner.wait(10)
     assert len(count) == 1
+
+
+def test_an_idle_worker_thread_ends_and_a_new_request_starts_another(monkeypatch):
+    from cnnviz_widgets.widgets import _runner
+
+    monkeypatch.setattr(_runner, "IDLE_EXIT_SECONDS", 0.05)
+    runner, _, _ = make_runner()
+    results = []
+    runner.submit(1, lambda p: "first", lambda key, result: results.append(result))
+    assert runner.wait(10)
+    first_thread = runner._thread
+    deadline = threading.Event()
+    while runner._thread is not None and not deadline.wait(0.02):
+        pass
+    assert not first_thread.is_alive()
+    runner.submit(2, lambda p: "second", lambda key, result: results.append(result))
+    assert runner.wait(10)
+    assert results == ["first", "second"]
