@@ -152,6 +152,7 @@ class InspectorWidget(widgets.VBox):
         if self.active and self.first_result_timeout > 0:
             self._runner.wait(self.first_result_timeout)
 
+    @guarded
     def _on_inspector_change(self, change: dict) -> None:
         if change["name"] == "model_version":
             self._failed = None

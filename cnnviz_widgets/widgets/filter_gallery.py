@@ -111,6 +111,7 @@ class FilterGallery(InspectorWidget):
     def _on_model_change(self) -> None:
         self._fill_layers()
 
+    @guarded
     def _on_layer(self, change: dict) -> None:
         self._fit_pages()
         self.refresh()

@@ -18,7 +18,7 @@ from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
 from cnnviz_widgets.render import COLORMAPS, channel_grid, colorize, normalize, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view
 
 NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
 
@@ -127,10 +127,12 @@ class LayerBrowser(InspectorWidget):
     def _check_per_row(self, proposal: dict) -> int:
         return checks.in_range(proposal, 1)
 
+    @guarded
     def _on_layer(self, change: dict) -> None:
         self._fit_channel()
         self.refresh()
 
+    @guarded
     def _layer_from_chart(self, change: dict) -> None:
         selected = change["new"]
         if selected is not None and len(selected) and not self._rendering:
