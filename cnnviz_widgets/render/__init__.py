@@ -14,7 +14,7 @@ from cnnviz_widgets.render.color import (
     normalize_channels,
     overlay,
 )
-from cnnviz_widgets.render.grid import channel_grid, tile_grid
+from cnnviz_widgets.render.grid import channel_grid, enlarge, tile_grid
 from cnnviz_widgets.render.png import decode_png, draw_box, resize, to_png
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "colormap_lut",
     "decode_png",
     "draw_box",
+    "enlarge",
     "mask_view",
     "normalize",
     "normalize_channels",

@@ -59,6 +59,13 @@ def tile_grid(tiles: np.ndarray | Sequence[np.ndarray], *, per_row: int = 8, mar
     return grid
 
 
+def enlarge(tiles: np.ndarray, side: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of uint8 tiles (N, h, w, 3) by the whole factor that brings
+    their longest side closest to ``side`` without passing it (never shrinks)."""
+    factor = max(1, side // max(tiles.shape[1:3]))
+    return np.repeat(np.repeat(tiles, factor, axis=1), factor, axis=2) if factor > 1 else tiles
+
+
 def channel_grid(maps: np.ndarray, *, colormap: str = "viridis", normalization: str = "per_channel",
                  per_row: int = 16, thumb: int = 64, margin: int = 1) -> np.ndarray:
     """Every channel of a feature map (H, W, C) as coloured thumbnails in one grid (seed 000's view).

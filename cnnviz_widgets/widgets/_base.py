@@ -24,7 +24,7 @@ import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.render import to_png
-from cnnviz_widgets.widgets._runner import Cancelled, LatestOnlyRunner, Progress
+from cnnviz_widgets.widgets._runner import LatestOnlyRunner, Progress
 
 log = logging.getLogger("cnnviz_widgets")
 
@@ -207,8 +207,13 @@ class InspectorWidget(widgets.VBox):
         self._runner.submit(key, work, on_done or self._job_done, label=label)
 
     def _job_done(self, key: Hashable, result: Any) -> None:
+        """Cache a job's result under its key, then show it if it is still wanted."""
         if result is not None:
             self.inspector.results.put(key, result)
+        self._refresh_after(key)
+
+    def _refresh_after(self, key: Hashable, result: Any = None) -> None:
+        """Refresh after the job ``key`` finished, unless a newer request is already running."""
         if self._runner.is_current(key) or not self._runner.busy:
             self.refresh()
 
@@ -246,4 +251,4 @@ class InspectorWidget(widgets.VBox):
         super().close()
 
 
-__all__ = ["Cancelled", "ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view"]
+__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view"]

@@ -23,13 +23,18 @@ from cnnviz_widgets.methods import (
     heatmap_method,
     insertion_auc,
 )
-from cnnviz_widgets.render import COLORMAPS, colorize, overlay, tile_grid
+from cnnviz_widgets.render import COLORMAPS, colorize, enlarge, overlay, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets._runner import Progress
 
 COMPARE_TILE = 160
+
+
+def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int) -> tuple:
+    """Cache key of one heatmap; the layer counts only for methods that use one."""
+    return (image_key, "heatmap", method, layer if heatmap_method(method).uses_layer else None, class_index)
 
 
 class CamOverlay(InspectorWidget):
@@ -73,7 +78,6 @@ class CamOverlay(InspectorWidget):
         self.compare_view = image_view("cnnviz-compare")
         self.compare_view.layout.display = "none"
         self.caption = widgets.HTML("")
-        self._faithfulness_wanted: set = set()
 
         self._fill_layers()
         for name, control in (("method", self.method_dropdown), ("layer", self.layer_dropdown),
@@ -111,10 +115,7 @@ class CamOverlay(InspectorWidget):
 
     @traitlets.validate("method")
     def _check_method(self, proposal: dict) -> str:
-        try:
-            return heatmap_method(proposal["value"]).name
-        except ValueError as exc:
-            raise traitlets.TraitError(str(exc)) from None
+        return checks.one_of(proposal, HEATMAP_METHODS)
 
     @traitlets.validate("layer")
     def _check_layer(self, proposal: dict) -> str:
@@ -133,16 +134,13 @@ class CamOverlay(InspectorWidget):
     # ------------------------------------------------------------------ computing
     def heatmap_key(self, method: str | None = None) -> tuple:
         """Cache key of a heatmap for the current image, class and layer."""
-        chosen = heatmap_method(method or self.method)
-        layer = self.layer if chosen.uses_layer else None
-        return (self.inspector.image_key, "heatmap", chosen.name, layer, self.classes.resolved())
+        return _heatmap_key(self.inspector.image_key, method or self.method, self.layer, self.classes.resolved())
 
     def _compute(self, methods: Sequence[str], progress: Progress, batch: np.ndarray, layer: str,
                  class_index: int, image_key: tuple) -> dict[str, np.ndarray]:
         maps = {}
         for i, name in enumerate(methods):
-            chosen = heatmap_method(name)
-            key = (image_key, "heatmap", name, layer if chosen.uses_layer else None, class_index)
+            key = _heatmap_key(image_key, name, layer, class_index)
             found = self.inspector.results.get(key)
             if found is None:
                 def step(done: int, total: int, i: int = i) -> None:
@@ -160,12 +158,9 @@ class CamOverlay(InspectorWidget):
         if all(f is not None for f in found):
             return dict(zip(methods, found, strict=True))
         args = (self.inspector.batch, self.layer, self.classes.resolved(), self.inspector.image_key)
-        self.submit(("heatmaps", *keys), lambda p: self._compute(methods, p, *args), label=label)
+        # _compute caches each map itself, so the job's own result is not stored again
+        self.submit(("heatmaps", *keys), lambda p: self._compute(methods, p, *args), self._refresh_after, label)
         return None
-
-    def _job_done(self, key: Any, result: Any) -> None:
-        if self._runner.is_current(key) or not self._runner.busy:
-            self.refresh()
 
     @property
     def heatmap(self) -> np.ndarray | None:
@@ -208,9 +203,7 @@ class CamOverlay(InspectorWidget):
 
     def request_faithfulness(self) -> None:
         """Compute the deletion/insertion AUC in the background (the button)."""
-        key = self.faithfulness_key()
-        self._faithfulness_wanted.add(key)
-        self.submit(key, self._evaluate, label="deletion / insertion")
+        self.submit(self.faithfulness_key(), self._evaluate, self._refresh_after, "deletion / insertion")
 
     def _render_faithfulness(self, found: dict[str, float] | None) -> None:
         if found is None:
@@ -259,12 +252,10 @@ class CamOverlay(InspectorWidget):
         if maps is None:
             return False
         image = self.inspector.image
-        tiles = [overlay(image, maps[m], self.alpha, self.colormap) for m in methods]
-        side = max(image.shape[:2])
-        factor = max(1, COMPARE_TILE // side)
-        tiles = [np.repeat(np.repeat(t, factor, 0), factor, 1) if factor > 1 else t for t in tiles]
+        tiles = enlarge(np.stack([overlay(image, maps[m], self.alpha, self.colormap) for m in methods]),
+                        COMPARE_TILE)
         labels = [HEATMAP_METHODS[m].label for m in methods]
-        grid = tile_grid(np.stack(tiles), per_row=4, margin=4, labels=labels)
+        grid = tile_grid(tiles, per_row=4, margin=4, labels=labels)
         self.compare_view.value = display_png(grid, side=4 * (COMPARE_TILE + 8))
         self.compare_view.layout.display = None
         return True

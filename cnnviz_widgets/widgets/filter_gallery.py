@@ -19,19 +19,13 @@ import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import filter_patterns, filter_weights, filter_weights_rgb
-from cnnviz_widgets.render import colorize, tile_grid, to_png
+from cnnviz_widgets.render import colorize, enlarge, tile_grid, to_png
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view
 from cnnviz_widgets.widgets._runner import Progress
 
 TILE_SIDE = 64
 ATLAS_MARGIN = 5  # seed 003's stitched grid
-
-
-def _enlarge(tiles: np.ndarray, side: int = TILE_SIDE) -> np.ndarray:
-    """Nearest-neighbour enlargement of small tiles (N, h, w, 3) by a whole factor towards ``side``."""
-    factor = max(1, side // max(tiles.shape[1:3]))
-    return np.repeat(np.repeat(tiles, factor, axis=1), factor, axis=2) if factor > 1 else tiles
 
 
 class FilterGallery(InspectorWidget):
@@ -228,7 +222,7 @@ class FilterGallery(InspectorWidget):
                 return False
             tiles = self.pattern_tiles(filters)
             what = f"{self.recipe} patterns"
-        grid = tile_grid(_enlarge(tiles), per_row=8, margin=3, labels=[f"#{i}" for i in filters])
+        grid = tile_grid(enlarge(tiles, TILE_SIDE), per_row=8, margin=3, labels=[f"#{i}" for i in filters])
         self.gallery_view.value = display_png(grid, side=8 * (TILE_SIDE + 3) + 3)
         self.caption.value = (f"<small>{html.escape(self.layer)}: filters {filters[0]}–{filters[-1]} of "
                               f"{self.n_filters} ({what}); page {self.page + 1}/{self.n_pages}</small>")
@@ -240,7 +234,7 @@ class FilterGallery(InspectorWidget):
         margins, 8 per row, like seed 003's stitched grid. Missing patterns are computed now."""
         filters = list(range(self.n_filters)) if whole_layer else self.page_filters()
         if self.mode == "weights":
-            tiles = _enlarge(self.weight_tiles(filters))
+            tiles = enlarge(self.weight_tiles(filters), TILE_SIDE)
         else:
             tiles = self.pattern_tiles(filters, progress)
         return tile_grid(tiles, per_row=8, margin=ATLAS_MARGIN, background=(0, 0, 0))
