@@ -140,6 +140,7 @@ class InspectorWidget(widgets.VBox):
         self._failed: Hashable | None = None
         self._stale = True
         self._building = True
+        self._drawn: dict[str, Hashable] = {}
         super().__init__(**kwargs)
         self.add_class("cnnviz-widget")
         self.inspector.observe(self._on_inspector_change, names=["image_version", "model_version"])
@@ -180,6 +181,7 @@ class InspectorWidget(widgets.VBox):
                 complete = self._render()
             except Exception as exc:  # noqa: BLE001
                 log.debug("cnnviz: render failed", exc_info=True)
+                self._drawn.clear()  # a part may have been left half drawn: draw everything next time
                 self.errors.show(exc)
             else:
                 if complete:
@@ -187,6 +189,14 @@ class InspectorWidget(widgets.VBox):
 
     def _render(self) -> bool:
         raise NotImplementedError
+
+    def _needs_drawing(self, part: str, key: Hashable) -> bool:
+        """True when ``part`` of the view was last drawn for another ``key`` (and remember this one),
+        so that a slider move redraws only the parts that depend on it."""
+        if self._drawn.get(part) == key:
+            return False
+        self._drawn[part] = key
+        return True
 
     # ------------------------------------------------------------------ jobs
     def cached_or_submit(self, key: Hashable, work: Callable[[Progress], Any], label: str) -> Any | None:

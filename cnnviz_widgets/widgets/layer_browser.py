@@ -185,7 +185,8 @@ class LayerBrowser(InspectorWidget):
         self._rendering = True
         try:
             maps = self.inspector.activations(self.layer)
-            self.input_view.value = display_png(self.inspector.image, 192)
+            if self._needs_drawing("input", self.inspector.image_key):
+                self.input_view.value = display_png(self.inspector.image, 192)
             one = maps[..., self.channel]
             if self.normalization == "shared":
                 scaled = normalize(one, low=float(maps.min()), high=float(maps.max()))
@@ -208,6 +209,8 @@ class LayerBrowser(InspectorWidget):
             f"<b>{stats.blank_fraction:.0%}</b> blank<br>"
             f"channel {c}: mean {stats.mean[c]:.3g}, max {stats.max[c]:.3g}, "
             f"zero at {stats.sparsity[c]:.0%} of positions, rank {rank}/{channels} by mean</small>")
+        if not self._needs_drawing("sparsity", (self.inspector.image_key, self.layer)):
+            return
         blank, zero = self.blank_fractions(), self.zero_fractions()
         with self._sparsity_bars.hold_sync():
             self._sparsity_bars.x = list(blank)

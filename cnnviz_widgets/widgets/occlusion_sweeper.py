@@ -200,9 +200,10 @@ class OcclusionSweeper(InspectorWidget):
         if sweep is None:
             return False
         image = self.inspector.image
-        heat = self.heatmap
-        self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
-        self.mask_view.value = display_png(mask_view(image, heat))
+        if self._needs_drawing("maps", (self.sweep_key(), self.alpha, self.colormap)):
+            heat = self.heatmap
+            self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
+            self.mask_view.value = display_png(mask_view(image, heat))
         n_steps = sweep.probabilities[0].size
         if self.step >= n_steps:
             self.step = 0  # renders again through the observer
@@ -222,10 +223,11 @@ class OcclusionSweeper(InspectorWidget):
         self.step_view.value = display_png(draw_box(image, top, left, ph, pw, color=(255, 255, 0),
                                                     fill=self._display_fill(image)))
         probabilities = sweep.probabilities[0].reshape(-1)
-        steps = np.arange(probabilities.size)
         with self.curve.hold_sync():
-            self._line.x, self._line.y = steps, probabilities
-            self._intact.x, self._intact.y = [0, max(1, probabilities.size - 1)], [float(sweep.intact[0])] * 2
+            if self._needs_drawing("curve", self.sweep_key()):
+                self._line.x, self._line.y = np.arange(probabilities.size), probabilities
+                self._intact.x = [0, max(1, probabilities.size - 1)]
+                self._intact.y = [float(sweep.intact[0])] * 2
             self._marker.x, self._marker.y = [self.step], [float(probabilities[self.step])]
             self.curve.title = f"class probability at step {self.step}: {probabilities[self.step]:.1%}"
 
