@@ -3,9 +3,10 @@
 The public API is flat: everything a user needs is importable from here.
 """
 
-from cnnviz_widgets._quiet_tf import import_tensorflow_quietly
+from cnnviz_widgets._quiet_tf import hide_own_retracing_warnings, import_tensorflow_quietly
 
 import_tensorflow_quietly()
+hide_own_retracing_warnings()
 
 from cnnviz_widgets import methods, render
 from cnnviz_widgets.data.default_model import default_model_report, load_default_model, sample_images
@@ -26,6 +27,7 @@ from cnnviz_widgets.errors import (
     UnsafeModelFileError,
     UnsupportedModelError,
 )
+from cnnviz_widgets.export import export_html
 from cnnviz_widgets.inspector import PREPROCESSORS, LayerRecord, ModelInspector, Prediction
 from cnnviz_widgets.methods import (
     channel_statistics,
@@ -92,6 +94,7 @@ __all__ = [
     "default_model_report",
     "deletion_auc",
     "explore",
+    "export_html",
     "filter_patterns",
     "filter_weights",
     "filter_weights_rgb",

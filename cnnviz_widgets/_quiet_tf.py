@@ -32,3 +32,32 @@ def import_tensorflow_quietly() -> None:
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class _OwnRetracingFilter:
+    """Drop TensorFlow's "N out of the last N calls ... triggered tf.function retracing" warning
+    when the tracing was started by this package. Each model gets its own compiled functions,
+    which TensorFlow counts as retracing of one function once five models were inspected; the
+    user's own retracing is still reported."""
+
+    def filter(self, record) -> bool:  # noqa: A003 - logging's protocol
+        if "triggered tf.function retracing" not in record.getMessage():
+            return True
+        frame = sys._getframe(1)
+        while frame is not None:
+            if os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+                return False
+            frame = frame.f_back
+        return True
+
+
+def hide_own_retracing_warnings() -> None:
+    """Install :class:`_OwnRetracingFilter` on TensorFlow's logger (once)."""
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _OwnRetracingFilter) for f in logger.filters):
+        logger.addFilter(_OwnRetracingFilter())

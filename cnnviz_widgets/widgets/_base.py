@@ -14,17 +14,21 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.render import to_png
 from cnnviz_widgets.widgets._runner import LatestOnlyRunner, Progress
+from cnnviz_widgets.widgets._saving import SaveArea, default_png_path, widget_stem, write_png
 
 log = logging.getLogger("cnnviz_widgets")
 
@@ -136,18 +140,25 @@ class InspectorWidget(widgets.VBox):
         self.errors = ErrorArea()
         self._runner = LatestOnlyRunner(self._report_progress, self._report_error, name=type(self).__name__)
         self.progress = ProgressArea(self.cancel)
+        self.save_area = SaveArea(self.save_png, self.errors.show)
         self._render_lock = threading.RLock()
         self._failed: Hashable | None = None
         self._stale = True
         self._building = True
         self._drawn: dict[str, Hashable] = {}
+        # the widget's own traits (channel=3, patch=16...) are set once its controls and layer
+        # lists exist, so that their checks can see them; the rest go to the VBox
+        own = set(self.class_trait_names()) - set(widgets.VBox.class_trait_names())
+        self._initial_traits = {name: kwargs.pop(name) for name in list(kwargs) if name in own}
         super().__init__(**kwargs)
         self.add_class("cnnviz-widget")
         self.inspector.observe(self._on_inspector_change, names=["image_version", "model_version"])
 
     # ------------------------------------------------------------------ lifecycle
     def _finish_init(self, children: list[widgets.Widget]) -> None:
-        self.children = [*children, self.progress, self.errors]
+        for name, value in self._initial_traits.items():
+            setattr(self, name, value)
+        self.children = [*children, self.save_area, self.progress, self.errors]
         self._building = False
         self.refresh()
         if self.active and self.first_result_timeout > 0:
@@ -245,6 +256,23 @@ class InspectorWidget(widgets.VBox):
         notebooks that read :attr:`png` right after changing a trait.
         """
         return self._runner.wait(timeout)
+
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the widget's main image."""
+        raise NotImplementedError
+
+    def save_png(self, path: str | os.PathLike | None = None) -> Path:
+        """Save what the widget shows (its main image, as :attr:`png`) to ``path``, a .png file.
+
+        ``None`` picks the first free ``cnnviz_<widget>_NNN.png`` in the working directory (next
+        to the notebook). Call :meth:`wait` first in a script, so that the picture is current.
+        Returns the path written.
+        """
+        png = self.png
+        if png == _EMPTY_PNG:
+            raise ArgumentError("Nothing to save yet: the widget has not drawn its picture (give it an image)")
+        return write_png(png, path if path is not None else default_png_path(widget_stem(self)))
 
     @property
     def busy(self) -> bool:

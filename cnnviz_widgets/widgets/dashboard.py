@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -11,7 +12,9 @@ import keras
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
+from cnnviz_widgets.widgets._base import ErrorArea
 from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.widgets._saving import SaveArea
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.filter_gallery import FilterGallery
 from cnnviz_widgets.widgets.image_picker import ImagePicker
@@ -49,7 +52,9 @@ class Dashboard(widgets.VBox):
         self._show_title()
         self.inspector.observe(self._show_title, names=["model_version"])
         header = widgets.HBox([widgets.VBox([self.title, self.picker]), self.classes])
-        super().__init__([header, self.tabs], **kwargs)
+        self.errors = ErrorArea()
+        self.save_area = SaveArea(self.save_png, self.errors.show)
+        super().__init__([header, self.tabs, self.save_area, self.errors], **kwargs)
         self.add_class("cnnviz-dashboard")
 
     def _show_title(self, *_: Any) -> None:
@@ -75,6 +80,11 @@ class Dashboard(widgets.VBox):
     def png(self) -> bytes:
         """PNG bytes of the main image of the open tab."""
         return self.widgets[self.tabs.selected_index or 0].png
+
+    def save_png(self, path: str | os.PathLike | None = None) -> Path:
+        """Save the main image of the open tab to ``path`` (None: the first free
+        ``cnnviz_<widget>_NNN.png`` in the working directory); returns the path written."""
+        return self.widgets[self.tabs.selected_index or 0].save_png(path)
 
     def wait(self, timeout: float | None = 300) -> bool:
         """Block until every widget's background work is done."""
