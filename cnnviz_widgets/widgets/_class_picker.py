@@ -32,7 +32,7 @@ class ClassPicker(widgets.VBox):
                                          layout=widgets.Layout(width="320px"))
         self.name_box = widgets.Combobox(placeholder="any class by name…", ensure_option=True,
                                          layout=widgets.Layout(width="220px"))
-        scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0)}
+        scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}
         # a full-height track behind each bar, so that classes with a tiny probability can be clicked too
         self.track = bqplot.Bars(x=[""], y=[1.0], scales=scales, colors=["#ececec"],
                                  interactions={"click": "select"}, selected_style={"fill": "#f6dcc8"})

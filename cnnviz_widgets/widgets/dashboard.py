@@ -52,9 +52,7 @@ class Dashboard(widgets.VBox):
         self._show_title()
         self.inspector.observe(self._show_title, names=["model_version"])
         header = widgets.HBox([widgets.VBox([self.title, self.picker]), self.classes])
-        self.errors = ErrorArea()
-        self.save_area = SaveArea(self.save_png, self.errors.show)
-        super().__init__([header, self.tabs, self.save_area, self.errors], **kwargs)
+        super().__init__([header, self.tabs], **kwargs)
         self.add_class("cnnviz-dashboard")
 
     def _show_title(self, *_: Any) -> None:

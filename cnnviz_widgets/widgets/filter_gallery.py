@@ -67,7 +67,8 @@ class FilterGallery(InspectorWidget):
         self.path_box = widgets.Text(value="filters_atlas.png", description="save as",
                                      layout=widgets.Layout(width="300px"))
         self.save_page_button = widgets.Button(description="Save page", icon="download")
-        self.save_layer_button = widgets.Button(description="Save whole layer", icon="download")
+        self.save_layer_button = widgets.Button(description="Save whole layer", icon="download",
+                                                layout=widgets.Layout(width="160px"))
         self.save_page_button.on_click(lambda _: self._save_in_background(False))
         self.save_layer_button.on_click(lambda _: self._save_in_background(True))
         self.saved = widgets.HTML("")

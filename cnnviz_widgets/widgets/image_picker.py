@@ -9,6 +9,7 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import traitlets
 
 from cnnviz_widgets.data.default_model import sample_images
@@ -42,6 +43,7 @@ class ImagePicker(widgets.VBox):
         self.status = widgets.HTML("")
         self.errors = ErrorArea()
         widgets.link((self, "sample"), (self.sample_dropdown, "value"))
+        self._syncing = False
         self.observe(self._on_sample, "sample")
         self.upload.observe(self._on_upload, "value")
         self.open_button.on_click(lambda _: self.load_path(self.path_box.value))
@@ -83,7 +85,7 @@ class ImagePicker(widgets.VBox):
 
     def _on_sample(self, change: dict) -> None:
         name = change["new"]
-        if name is not None:
+        if name is not None and not self._syncing:
             self.load(self._samples[name], f"sample {name}")
 
     def _on_upload(self, change: dict) -> None:
@@ -103,6 +105,19 @@ class ImagePicker(widgets.VBox):
     def _show_thumbnail(self, *_: Any) -> None:
         if self.inspector.has_image:
             self.thumbnail.value = display_png(self.inspector.image, 96)
+            self._sync_sample()
+
+    def _sync_sample(self) -> None:
+        """Name the sample in the list when the inspector shows one (set in code, say), else none."""
+        image = self.inspector.image
+        shown = next((name for name, pixels in self._samples.items()
+                      if pixels.shape == image.shape and np.array_equal(pixels, image)), None)
+        if shown != self.sample:
+            self._syncing = True
+            try:
+                self.sample = shown
+            finally:
+                self._syncing = False
 
     def close(self) -> None:
         self.inspector.unobserve(self._show_thumbnail, names=["image_version", "model_version"])

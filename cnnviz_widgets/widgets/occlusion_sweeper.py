@@ -77,7 +77,7 @@ class OcclusionSweeper(InspectorWidget):
         self.mask_view = image_view("cnnviz-mask")
         self.step_view = image_view("cnnviz-step")
         self.caption = widgets.HTML("")
-        x_scale, y_scale = bqplot.LinearScale(), bqplot.LinearScale(min=0.0, max=1.0)
+        x_scale, y_scale = bqplot.LinearScale(), bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)
         self._line = bqplot.Lines(x=[0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#4c72b0"])
         self._intact = bqplot.Lines(x=[0, 1], y=[1.0, 1.0], scales={"x": x_scale, "y": y_scale},
                                     colors=["#999999"], line_style="dashed")

@@ -51,3 +51,14 @@ def test_good_upload_path_and_sample_change_every_bound_widget(inspector, sample
     picker.sample = samples[1]["name"]
     np.testing.assert_array_equal(inspector.image, samples[1]["image"])
     assert not picker.errors.message
+
+
+def test_the_list_names_the_sample_shown_whoever_set_it(inspector, samples):
+    picker = ImagePicker(inspector)
+    assert picker.sample == picker.sample_dropdown.value == samples[0]["name"]   # the fixture's circle
+    passes = inspector.cache_info["forward_passes"]
+    inspector.set_image(samples[3]["image"])                                    # set in code, not in the list
+    assert picker.sample_dropdown.value == samples[3]["name"]
+    inspector.set_image(np.zeros((96, 96, 3), np.uint8))                        # not a sample
+    assert picker.sample is None
+    assert inspector.cache_info["forward_passes"] <= passes + 2                  # naming it loaded nothing again

@@ -1,0 +1,240 @@
+"""Real-browser harness: JupyterLab or Voila on loopback, driven by Debian's Chromium via Playwright.
+
+Used by the browser tests and by ``scripts/make_screenshots.py``. Never downloads a browser
+(``playwright install`` cannot work offline): it uses ``/usr/bin/chromium`` (or
+``$CNNVIZ_CHROMIUM``). Servers run on 127.0.0.1 on a free port, with no token, in a temporary
+root that holds copies of the notebooks; every wait is bounded and a failure carries the tail
+of the server's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+INSTALL_HINT = ("Chromium is needed for the browser tests: `apt-get install -y chromium fonts-dejavu-core` "
+                "(as root; `make test` does it when it can), or set CNNVIZ_CHROMIUM to a Chromium binary.")
+
+
+def chromium_path() -> str | None:
+    """Path of the Chromium binary, or None when there is none."""
+    candidate = os.environ.get("CNNVIZ_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    return candidate if Path(candidate).is_file() and os.access(candidate, os.X_OK) else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerError(RuntimeError):
+    """A server did not come up (the message ends with its log tail)."""
+
+
+class NotebookServer:
+    """JupyterLab (``kind="lab"``) or Voila (``kind="voila"``) serving copies of the notebooks.
+
+    Use as a context manager; ``url(path)`` gives page addresses. The server's stdout and stderr
+    go to ``log_path``; :meth:`log_tail` returns the end of it for failure messages.
+    """
+
+    def __init__(self, kind: str = "lab", notebook: str = "00_tour.ipynb", *, start_timeout: float = 120) -> None:
+        if kind not in ("lab", "voila"):
+            raise ValueError(f"kind must be 'lab' or 'voila', not {kind!r}")
+        self.kind, self.notebook, self.start_timeout = kind, notebook, start_timeout
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix=f"cnnviz-{kind}-"))
+        self.log_path = self.root / "server.log"
+        self.process: subprocess.Popen | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> NotebookServer:
+        for source in NOTEBOOKS.glob("*.ipynb"):
+            shutil.copy(source, self.root / source.name)
+        settings = self.root / ".settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True)
+        (settings / "notification.jupyterlab-settings").write_text(json.dumps(
+            {"fetchNews": "false", "checkForUpdates": False}))
+        env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(self.root / ".settings"),
+               "JUPYTERLAB_WORKSPACES_DIR": str(self.root / ".workspaces"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        bin_dir = Path(sys.executable).parent
+        common = ["--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.token=",
+                  "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True"]
+        if self.kind == "lab":
+            command = [str(bin_dir / "jupyter"), "lab", *common, "--LabApp.expose_app_in_browser=True",
+                       f"--ServerApp.root_dir={self.root}"]
+            if os.geteuid() == 0:
+                command.append("--allow-root")
+        else:
+            command = [str(bin_dir / "voila"), "--no-browser", f"--port={self.port}", "--Voila.ip=127.0.0.1",
+                       f"--Voila.root_dir={self.root}", "--show_tracebacks=True"]
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, 9)
+                self.process.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _wait_until_up(self) -> None:
+        probe = self.url("api/status") if self.kind == "lab" else self.url("")
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(f"{self.kind} exited with code {self.process.returncode}\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(probe, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise ServerError(f"{self.kind} did not answer {probe} within {self.start_timeout:.0f} s\n{self.log_tail()}")
+
+    # ------------------------------------------------------------------ helpers
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    @property
+    def page_url(self) -> str:
+        """The page that shows ``notebook``: JupyterLab's editor, or Voila's rendering."""
+        if self.kind == "lab":
+            return self.url(f"lab/tree/{self.notebook}")
+        return self.url(f"voila/render/{self.notebook}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "--- server log (tail) ---\n" + "\n".join(text.splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def chromium_page(viewport: tuple[int, int] = (1500, 1100)) -> Iterator:
+    """A Playwright page in headless Debian Chromium (a fresh profile)."""
+    from playwright.sync_api import sync_playwright
+
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError(INSTALL_HINT)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            page = context.new_page()
+            messages: list[str] = []
+            page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+            page.console_messages = messages
+            yield page
+        finally:
+            browser.close()
+
+
+# ---------------------------------------------------------------------- page queries (JavaScript)
+IMAGE_STATS_JS = """(selector) => Array.from(document.querySelectorAll(selector)).map(img => {
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  let std = 0, mean = 0;
+  if (img.naturalWidth > 1 && img.complete) {
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0, sq = 0, n = 0;
+    for (let i = 0; i < data.length; i += 4) { const v = (data[i] + data[i+1] + data[i+2]) / 3; sum += v; sq += v * v; n++; }
+    mean = sum / n; std = Math.sqrt(Math.max(sq / n - mean * mean, 0));
+  }
+  return {classes: img.className, src: img.src, width: img.naturalWidth, height: img.naturalHeight,
+          visible: img.offsetParent !== null, mean, std};
+})"""
+"""Every matching image's natural size, visibility and pixel mean / standard deviation."""
+
+PAGE_ERRORS_JS = """() => {
+  const text = document.body.innerText;
+  const widgetErrors = (text.match(/Error displaying widget/g) || []).length;
+  const outputErrors = document.querySelectorAll(
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').length;
+  const cnnvizErrors = Array.from(document.querySelectorAll('.cnnviz-error'))
+    .filter(e => e.offsetParent !== null && e.innerText.trim()).map(e => e.innerText.trim());
+  return {widgetErrors, outputErrors, cnnvizErrors};
+}"""
+"""Counts of "Error displaying widget", error/stderr outputs, and visible cnnviz error lines."""
+
+
+# ---------------------------------------------------------------------- driving JupyterLab
+def run_all_in_lab(page, server: NotebookServer, timeout_ms: int = 120_000) -> float:
+    """Open the server's notebook in JupyterLab, wait for its kernel, run all cells.
+
+    Returns the ``time.monotonic()`` at which "run all" was issued.
+    """
+    page.goto(server.page_url, wait_until="domcontentloaded", timeout=timeout_ms)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                           "&& window.jupyterapp.shell.currentWidget.sessionContext", timeout=timeout_ms)
+    page.evaluate("""async () => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+    }""")
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel"
+                           "?.connectionStatus === 'connected'", timeout=timeout_ms)
+    started = time.monotonic()
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    return started
+
+
+def wait_for_drawn_images(page, selector: str, count: int = 1, timeout_ms: int = 120_000) -> list[dict]:
+    """Wait until at least ``count`` images match ``selector`` with a drawn picture (more than the
+    1x1 placeholder, not one flat colour); return their statistics."""
+    page.wait_for_function(
+        """([selector, count]) => Array.from(document.querySelectorAll(selector))
+             .filter(img => img.complete && img.naturalWidth > 1).length >= count""",
+        arg=[selector, count], timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        stats = [s for s in page.evaluate(IMAGE_STATS_JS, selector) if s["width"] > 1]
+        if len([s for s in stats if s["std"] > 1.0]) >= count or time.monotonic() > deadline:
+            return stats
+        page.wait_for_timeout(100)
+
+
+def wait_for_new_src(page, selector: str, old_src: str, timeout_ms: int = 60_000) -> float:
+    """Wait until the first image matching ``selector`` shows a new picture; return the seconds waited."""
+    start = time.monotonic()
+    page.wait_for_function(
+        """([selector, old]) => { const img = document.querySelector(selector);
+             return img && img.src !== old && img.complete && img.naturalWidth > 1; }""",
+        arg=[selector, old_src], timeout=timeout_ms)
+    return time.monotonic() - start
