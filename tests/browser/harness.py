@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,9 +81,9 @@ class NotebookServer:
                        f"--ServerApp.root_dir={self.root}"]
             if os.geteuid() == 0:
                 command.append("--allow-root")
-        else:
-            command = [str(bin_dir / "voila"), "--no-browser", f"--port={self.port}", "--Voila.ip=127.0.0.1",
-                       f"--Voila.root_dir={self.root}", "--show_tracebacks=True"]
+        else:  # the README's command: voila notebooks/00_tour.ipynb (one notebook, served at /)
+            command = [str(bin_dir / "voila"), str(self.root / self.notebook), "--no-browser", f"--port={self.port}",
+                       "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
         log = self.log_path.open("w")
         self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
@@ -109,7 +110,7 @@ class NotebookServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _wait_until_up(self) -> None:
-        probe = self.url("api/status") if self.kind == "lab" else self.url("")
+        probe = self.url("api/status") if self.kind == "lab" else self.url("api/status")
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -118,6 +119,8 @@ class NotebookServer:
                 with urllib.request.urlopen(probe, timeout=5) as response:
                     if response.status == 200:
                         return
+            except urllib.error.HTTPError:
+                return  # it answers HTTP: up (Voila has no status page; any answer will do)
             except OSError:
                 pass
             time.sleep(0.25)
@@ -132,7 +135,7 @@ class NotebookServer:
         """The page that shows ``notebook``: JupyterLab's editor, or Voila's rendering."""
         if self.kind == "lab":
             return self.url(f"lab/tree/{self.notebook}")
-        return self.url(f"voila/render/{self.notebook}")
+        return self.url("")
 
     def log_tail(self, lines: int = 40) -> str:
         try:
