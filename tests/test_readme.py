@@ -1,0 +1,117 @@
+"""Every command and code block of the README is exercised: run here, or by the test named below.
+
+``test_every_block_is_covered`` fails when a block is added that no test knows about.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cnnviz_widgets as cw
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks() -> list[tuple[str, str]]:
+    found = re.findall(r"^( *)```(\w*)\n(.*?)^\1```", README, re.S | re.M)
+    return [(lang, "\n".join(line[len(indent):] for line in body.splitlines())) for indent, lang, body in found]
+
+
+COVERED = {
+    # marker found in the block -> where it is exercised
+    "make lab\nmake test": "tests/test_project.py (the two set-up commands) and .ci/run",
+    "dashboard.show(\"Class heatmaps\")": "test_quick_start",
+    "cw.load_default_model().save(\"shapes.keras\")": "test_your_own_model",
+    "VGG16(weights=\"imagenet\")": "test_network_line_is_valid (needs the network to run)",
+    "inspector.activations(\"block3_conv2\")": "test_model_inspector_lines",
+    "m.grad_cam(inspector, x)": "tests/test_project.py::test_readme_methods_example_runs_and_says_what_it_claims",
+    "cam.wait()": "tests/test_project.py::test_readme_widgets_example_runs_and_says_what_it_claims",
+    "-m cnnviz_widgets.export notebooks/00_tour.ipynb -o tour.html": "test_export_command",
+    "voila notebooks/00_tour.ipynb": "tests/test_voila.py (the same command, served and checked)",
+    "cnnviz_widgets/": "the repository layout (a listing, not a command)",
+}
+
+
+def block(marker: str) -> str:
+    matches = [body for _, body in _blocks() if marker in body]
+    assert len(matches) == 1, f"expected one README block with {marker!r}, found {len(matches)}"
+    return matches[0]
+
+
+def test_every_block_is_covered():
+    blocks = _blocks()
+    assert len(blocks) >= 10
+    for lang, body in blocks:
+        assert any(marker in body for marker in COVERED), f"README block not exercised by any test:\n{body}"
+
+
+def test_quick_start_is_three_lines_and_opens_the_heatmap_tab():
+    code = block('dashboard.show("Class heatmaps")')
+    assert len([line for line in code.splitlines() if line.strip()]) == 3
+    namespace: dict = {}
+    exec(compile(code, "README.md (Quick start)", "exec"), namespace)
+    dashboard = namespace["dashboard"]
+    assert dashboard.wait(120)
+    assert dashboard.tabs.selected_index == 2 and dashboard.cams.active
+    assert cw.render.decode_png(dashboard.png).shape == (192, 192, 3)
+    assert dashboard.cams.classes.describe().startswith("circle")
+
+
+def test_model_inspector_lines():
+    namespace: dict = {"cw": cw}
+    exec(compile(block('inspector.activations("block3_conv2")'), "README.md (ModelInspector)", "exec"), namespace)
+    inspector = namespace["inspector"]
+    assert inspector.top_k(3)[0].name == "circle"
+    assert inspector.activations("block3_conv2").shape == (12, 12, 96)
+    assert inspector.preprocessing == "scale_0_1"
+
+
+def test_your_own_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block('cw.load_default_model().save("shapes.keras")'), "README.md (own model)", "exec"), namespace)
+    assert (tmp_path / "shapes.keras").is_file()
+    for name in ("from_file", "no_input"):
+        dashboard = namespace[name]
+        assert dashboard.inspector.top_k(1)[0].name == "star", name
+    assert namespace["no_input"].inspector.model.__class__.__name__ == "Sequential"
+    nested = namespace["nested"]
+    assert nested.cams.layer == "vgg16/block5_conv3" and nested.inspector.preprocessing == "vgg16"
+    assert cw.default_cam_layer(namespace["transfer"])[0] == "vgg16/block5_conv3"
+
+
+def test_network_line_is_valid():
+    """It cannot run offline: check that it compiles and that every name it uses exists."""
+    code = block('VGG16(weights="imagenet")')
+    compile(code, "README.md (ImageNet)", "exec")
+    import keras
+
+    assert callable(cw.explore) and callable(keras.applications.VGG16)
+    assert "class_names=\"imagenet\"" in code
+    from cnnviz_widgets.data.class_names import resolve_class_names
+
+    names = resolve_class_names("imagenet", 1000)     # shipped with the package, never downloaded
+    assert len(names) == 1000 and "African bush elephant" in names
+
+
+@pytest.mark.slow
+def test_export_command(tmp_path):
+    command = block("-m cnnviz_widgets.export").strip()
+    assert command.startswith(".venv/bin/python ")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    args = command.split()[1:]
+    result = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"wrote tour\.html \(\d+\.\d MB, \d+ widget models embedded\)", result.stdout)
+    from cnnviz_widgets.export import embedded_widget_state
+
+    state = embedded_widget_state((tmp_path / "tour.html").read_text(encoding="utf-8"))
+    images = [m for m in state.values() if m["model_name"] == "ImageModel" and len(m.get("buffers", [])) == 1]
+    assert len(images) >= 10
