@@ -45,7 +45,8 @@ def samples() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def models() -> dict[str, tuple[keras.Model, str]]:
     """Model kind -> (model, name of the Grad-CAM layer as the peer must be told)."""
     functional = keras.models.load_model(DATA / "default_model.keras")
-    sequential = keras.Sequential([layer for layer in functional.layers if not isinstance(layer, keras.layers.InputLayer)])
+    sequential = keras.Sequential([layer for layer in functional.layers
+                                   if not isinstance(layer, keras.layers.InputLayer)])
     sequential.build((None, 96, 96, 3))   # the tutorials' Sequential without Input
     base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(96, 96, 3))
     inputs = keras.Input((96, 96, 3))
@@ -129,9 +130,10 @@ def tf_keras_vis(kinds, x, masks, labels) -> None:
         print(f" {kind}")
         unit = unit_seconds(model, x)
         for name, cls in (("Gradcam", Gradcam), ("GradcamPlusPlus", GradcamPlusPlus), ("Layercam", Layercam)):
-            attempt(name, lambda cls=cls: cls(model, model_modifier=ReplaceToLinear())(score, x, penultimate_layer=layer),
-                    masks=masks)
-        attempt("Scorecam (max_N=16)", lambda: Scorecam(model)(score, x, penultimate_layer=layer, max_N=16), masks=masks)
+            attempt(name, lambda cls=cls: cls(model, model_modifier=ReplaceToLinear())(
+                score, x, penultimate_layer=layer), masks=masks)
+        attempt("Scorecam (max_N=16)", lambda: Scorecam(model)(score, x, penultimate_layer=layer, max_N=16),
+                masks=masks)
         attempt("Saliency + SmoothGrad(20)", lambda: Saliency(model, model_modifier=ReplaceToLinear())(
             score, x, smooth_samples=20, smooth_noise=0.2), masks=masks)
         attempt("ActivationMaximization (10 steps)", lambda: ActivationMaximization(
@@ -210,7 +212,8 @@ def captum_insights(kinds, x, masks, labels) -> None:
 
         visualizer = AttributionVisualizer(
             models=[model], score_func=lambda o: torch.nn.functional.softmax(o, 1), classes=CLASSES,
-            features=[ImageFeature("image", baseline_transforms=[], input_transforms=[])], dataset=iter([Batch(inputs=torch.tensor(x[:1]).permute(0, 3, 1, 2), labels=torch.tensor([0]))]))
+            features=[ImageFeature("image", baseline_transforms=[], input_transforms=[])],
+            dataset=iter([Batch(inputs=torch.tensor(x[:1]).permute(0, 3, 1, 2), labels=torch.tensor([0]))]))
         return visualizer.visualize()   # what the Insights widget and web app call to compute
 
     attempt("AttributionVisualizer on a Keras model", visualise)
@@ -248,7 +251,8 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
     x, masks, labels = samples()
     kinds = models()
-    peers = {"ours": ours, "tf-keras-vis": tf_keras_vis, "tf-explain": tf_explain, "keract": keract_peer, "captum": captum_insights}
+    peers = {"ours": ours, "tf-keras-vis": tf_keras_vis, "tf-explain": tf_explain, "keract": keract_peer,
+             "captum": captum_insights}
     for name, peer in peers.items():
         if len(sys.argv) > 1 and name not in sys.argv[1:]:
             continue

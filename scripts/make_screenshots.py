@@ -27,8 +27,8 @@ from tests.browser.harness import (  # noqa: E402
     wait_for_drawn_images,
 )
 
-TABS = {"Feature maps": ".cnnviz-channel", "Filters": ".cnnviz-filters", "Class heatmaps": ".cnnviz-dashboard .cnnviz-cam",
-        "Occlusion": ".cnnviz-occlusion"}
+TABS = {"Feature maps": "img.cnnviz-channel", "Filters": "img.cnnviz-filters",
+        "Class heatmaps": ".cnnviz-dashboard img.cnnviz-cam", "Occlusion": "img.cnnviz-occlusion"}
 
 
 def save(png: bytes, path: Path) -> None:
@@ -52,8 +52,7 @@ def main() -> None:
         dashboard = page.locator(".cnnviz-dashboard").first
         for i, (title, selector) in enumerate(TABS.items()):
             dashboard.locator(".lm-TabBar-tab", has_text=title).first.click()
-            wait_for_drawn_images(page, f"img{selector}" if not selector.startswith(".cnnviz-dashboard")
-                                  else selector.replace(".cnnviz-cam", "img.cnnviz-cam"), 1)
+            wait_for_drawn_images(page, selector, 1)
             page.wait_for_timeout(300)  # let the bqplot charts finish their transitions
             save(dashboard.screenshot(), args.out / f"dashboard_{i}_{title.lower().replace(' ', '_')}.png")
         # the tour's own CamOverlay (cell 3), not the dashboard's: the one whose comparison is visible

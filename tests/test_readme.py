@@ -48,7 +48,7 @@ def block(marker: str) -> str:
 def test_every_block_is_covered():
     blocks = _blocks()
     assert len(blocks) >= 10
-    for lang, body in blocks:
+    for _lang, body in blocks:
         assert any(marker in body for marker in COVERED), f"README block not exercised by any test:\n{body}"
 
 

@@ -12,9 +12,7 @@ import keras
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
-from cnnviz_widgets.widgets._base import ErrorArea
 from cnnviz_widgets.widgets._class_picker import ClassPicker
-from cnnviz_widgets.widgets._saving import SaveArea
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.filter_gallery import FilterGallery
 from cnnviz_widgets.widgets.image_picker import ImagePicker

@@ -57,8 +57,8 @@ class LayerBrowser(InspectorWidget):
         self.grid_view = image_view("cnnviz-grid")
         self.stats = widgets.HTML("")
         self.stats.add_class("cnnviz-stats")
-        self._sparsity_bars = bqplot.Bars(x=[""], y=[[0.0], [0.0]], scales={"x": bqplot.OrdinalScale(),
-                                                                         "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)},
+        scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}
+        self._sparsity_bars = bqplot.Bars(x=[""], y=[[0.0], [0.0]], scales=scales,
                                           type="grouped", colors=["#8172b3", "#c4ad66"],
                                           labels=["blank channels", "zero activations"], display_legend=True,
                                           interactions={"click": "select"}, selected_style={"stroke": "#dd8452",

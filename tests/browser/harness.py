@@ -177,7 +177,9 @@ IMAGE_STATS_JS = """(selector) => Array.from(document.querySelectorAll(selector)
     ctx.drawImage(img, 0, 0);
     const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
     let sum = 0, sq = 0, n = 0;
-    for (let i = 0; i < data.length; i += 4) { const v = (data[i] + data[i+1] + data[i+2]) / 3; sum += v; sq += v * v; n++; }
+    for (let i = 0; i < data.length; i += 4) {
+      const v = (data[i] + data[i+1] + data[i+2]) / 3; sum += v; sq += v * v; n++;
+    }
     mean = sum / n; std = Math.sqrt(Math.max(sq / n - mean * mean, 0));
   }
   return {classes: img.className, src: img.src, width: img.naturalWidth, height: img.naturalHeight,
@@ -189,7 +191,8 @@ PAGE_ERRORS_JS = """() => {
   const text = document.body.innerText;
   const widgetErrors = (text.match(/Error displaying widget/g) || []).length;
   const outputErrors = document.querySelectorAll(
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').length;
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], ' +
+    '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').length;
   const cnnvizErrors = Array.from(document.querySelectorAll('.cnnviz-error'))
     .filter(e => e.offsetParent !== null && e.innerText.trim()).map(e => e.innerText.trim());
   return {widgetErrors, outputErrors, cnnvizErrors};
