@@ -17,9 +17,7 @@ measured in the same process) or the first line of the error.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
+from timing import median_time  # noqa: E402  (benchmarks/timing.py)
 
 DATA = Path(__file__).resolve().parents[1] / "cnnviz_widgets" / "data"
 CLASSES = ["circle", "square", "triangle", "star", "cross", "stripes"]
@@ -82,16 +81,7 @@ def unit_seconds(model: keras.Model, x: np.ndarray) -> float:
 
     one = tf.constant(x[:1])
     step(one)
-    return median_seconds(lambda: step(one).numpy())
-
-
-def median_seconds(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_time(lambda: step(one).numpy())
 
 
 def attempt(label: str, fn, *, masks=None, unit=None, timed=None) -> None:
@@ -109,7 +99,7 @@ def attempt(label: str, fn, *, masks=None, unit=None, timed=None) -> None:
     if masks is not None and result is not None:
         extra += f" pointing {pointing(result, masks):.0%}"
     if unit is not None and timed is not None:
-        extra += f", {median_seconds(timed) / unit:.1f} units per image"
+        extra += f", {median_time(timed) / unit:.1f} units per image"
     print(f"  ok   {label}{extra}")
 
 
