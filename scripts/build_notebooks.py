@@ -257,7 +257,8 @@ masks = np.stack([s["mask"] for s in samples])
 heatmaps = {name: cw.heatmap(inspector, x, name) for name in methods}
 
 tiles = [cw.render.overlay(images[i], heatmaps[name][i], alpha=0.5) for name in methods for i in range(len(samples))]
-Image(cw.render.to_png(cw.render.tile_grid(np.stack(tiles), per_row=len(samples), margin=2)))"""),
+labels = [cw.methods.HEATMAP_METHODS[name].label for name in methods for _ in samples]
+Image(cw.render.to_png(cw.render.tile_grid(np.stack(tiles), per_row=len(samples), margin=2, labels=labels)))"""),
     ("markdown", """## How good are they? The numbers
 - **Pointing game**: is the heatmap's peak on the shape? (The samples ship with their masks.)
 - **Deletion**: remove pixels in the order of the heatmap and measure the probability's area under
