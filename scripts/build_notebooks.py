@@ -53,12 +53,12 @@ the image, cached, so moving a slider redraws at once. The same dashboard runs a
 code cells: `voila notebooks/00_tour.ipynb`."""),
     ("code", """inspector = dashboard.inspector
 inspector"""),
-    ("markdown", "## Each widget on its own\\nThe same widgets work alone, bound to the same inspector."),
+    ("markdown", "## Each widget on its own\nThe same widgets work alone, bound to the same inspector."),
     ("code", """cams = cw.CamOverlay(inspector, compare=("grad_cam", "grad_cam_plus_plus", "score_cam", "smoothgrad"))
 cams"""),
     ("code", """browser = cw.LayerBrowser(inspector, layer="block1_conv1")
 browser"""),
-    ("markdown", "## The layers\\nEvery layer with its kind and output shape (batch axis left out)."),
+    ("markdown", "## The layers\nEvery layer with its kind and output shape (batch axis left out)."),
     ("code", """for record in inspector.layers:
     print(f"{record.name:14s} {record.kind:13s} {str(record.output_shape):16s} kernel {record.kernel_shape}")"""),
     ("code", """print(inspector.top_k(3))

@@ -88,6 +88,9 @@ def test_every_notebook_is_tested_and_built_by_the_script():
                      if NETWORK_TAG in c.metadata.get("tags", [])] for name in EXPECTED}
     assert {name: len(cells) for name, cells in tagged.items() if cells} == {"05_your_own_model.ipynb": 1}
     assert "NEEDS NETWORK" in tagged["05_your_own_model.ipynb"][0].source
+    for name in EXPECTED:  # an escaped newline would show as a literal "\n" in the rendered text
+        for cell in nbformat.read(NOTEBOOKS / name, as_version=4).cells:
+            assert "\\n" not in cell.source or cell.cell_type == "code", f"{name}: {cell.source[:60]!r}"
 
 
 @pytest.mark.slow
