@@ -27,7 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
-from timing import median_time  # noqa: E402  (benchmarks/timing.py)
+from timing import median_time, unit_seconds  # noqa: E402  (benchmarks/timing.py)
 
 DATA = Path(__file__).resolve().parents[1] / "cnnviz_widgets" / "data"
 CLASSES = ["circle", "square", "triangle", "star", "cross", "stripes"]
@@ -69,21 +69,6 @@ def pointing(heatmaps: np.ndarray, masks: np.ndarray) -> float:
     return float(np.mean(hits))
 
 
-def unit_seconds(model: keras.Model, x: np.ndarray) -> float:
-    """One compiled forward+backward to the input, batch of one (the benchmarks' unit)."""
-
-    @tf.function
-    def step(inputs):
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            score = model(inputs, training=False)[:, 0]
-        return tape.gradient(score, inputs)
-
-    one = tf.constant(x[:1])
-    step(one)
-    return median_time(lambda: step(one).numpy())
-
-
 def attempt(label: str, fn, *, masks=None, unit=None, timed=None) -> None:
     try:
         result = fn()
@@ -118,7 +103,7 @@ def tf_keras_vis(kinds, x, masks, labels) -> None:
     score = CategoricalScore(list(labels))
     for kind, (model, layer) in kinds.items():
         print(f" {kind}")
-        unit = unit_seconds(model, x)
+        unit = unit_seconds(model, x[:1])
         for name, cls in (("Gradcam", Gradcam), ("GradcamPlusPlus", GradcamPlusPlus), ("Layercam", Layercam)):
             attempt(name, lambda cls=cls: cls(model, model_modifier=ReplaceToLinear())(
                 score, x, penultimate_layer=layer), masks=masks)
@@ -148,7 +133,7 @@ def tf_explain(kinds, x, masks, labels) -> None:
     print(f"tf-explain {tf_explain.__version__}")
     for kind, (model, layer) in kinds.items():
         print(f" {kind}")
-        unit = unit_seconds(model, x)
+        unit = unit_seconds(model, x[:1])
 
         def per_image(explainer, **kw):
             # tf-explain explains one class for a whole batch and returns a picture (a grid)
@@ -217,7 +202,7 @@ def ours(kinds, x, masks, labels) -> None:
     print(f"cnnviz-widgets {cw.__version__}")
     for kind, (model, _) in kinds.items():
         print(f" {kind}")
-        unit = unit_seconds(model, x)
+        unit = unit_seconds(model, x[:1])
         inspector = cw.ModelInspector(model, preprocess="none")
         for name in ("grad_cam", "grad_cam_plus_plus", "layer_cam", "faster_score_cam", "smoothgrad",
                      "integrated_gradients"):

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from timing import unit_seconds  # noqa: E402  (benchmarks/timing.py)
 
 import cnnviz_widgets as cw  # noqa: E402
 
@@ -42,26 +42,6 @@ def timed(change, done=lambda: None) -> float:
     change()
     done()
     return time.perf_counter() - start
-
-
-def unit_time(model: keras.Model, x: np.ndarray, repeats: int) -> float:
-    spec = tf.TensorSpec((None, *x.shape[1:]), tf.float32)
-
-    @tf.function(input_signature=[spec])
-    def forward_backward(batch):
-        with tf.GradientTape() as tape:
-            tape.watch(batch)
-            score = model(batch, training=False)[:, 0]
-        return tape.gradient(score, batch)
-
-    batch = tf.constant(x)
-    forward_backward(batch)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        forward_backward(batch).numpy()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def bench(name: str, inspector: cw.ModelInspector, repeats: int) -> dict[str, float]:
@@ -99,7 +79,7 @@ def bench(name: str, inspector: cw.ModelInspector, repeats: int) -> dict[str, fl
     for index in top[1:]:
         times.append(timed(lambda index=index: setattr(cam, "class_index", index), lambda: cam.wait(600)))
         assert cam.heatmap is not None
-    unit = unit_time(inspector.model, inspector.batch, max(5, repeats // 4))
+    unit = unit_seconds(inspector.model, inspector.batch, max(5, repeats // 4))
     ratio = np.median(times) / unit
     print(f"CAM class change            {percentiles(times)}   unit {unit * 1000:.1f} ms   "
           f"median / unit = {ratio:.2f}, p95 / unit = {np.percentile(times, 95) / unit:.2f}")
