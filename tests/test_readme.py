@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def _blocks() -> list[tuple[str, str]]:
-    found = re.findall(r"^( *)```(\w*)\n(.*?)^\1```", README, re.S | re.M)
-    return [(lang, "\n".join(line[len(indent):] for line in body.splitlines())) for indent, lang, body in found]
+def _blocks() -> list[str]:
+    """The README's fenced blocks, each without the indentation of its fence."""
+    found = re.findall(r"^( *)```\w*\n(.*?)^\1```", README, re.S | re.M)
+    return ["\n".join(line[len(indent):] for line in body.splitlines()) for indent, body in found]
 
 
 COVERED = {
@@ -31,8 +32,8 @@ COVERED = {
     "cw.load_default_model().save(\"shapes.keras\")": "test_your_own_model",
     "VGG16(weights=\"imagenet\")": "test_network_line_is_valid (needs the network to run)",
     "inspector.activations(\"block3_conv2\")": "test_model_inspector_lines",
-    "m.grad_cam(inspector, x)": "tests/test_project.py::test_readme_methods_example_runs_and_says_what_it_claims",
-    "cam.wait()": "tests/test_project.py::test_readme_widgets_example_runs_and_says_what_it_claims",
+    "m.grad_cam(inspector, x)": "test_readme_methods_example_runs_and_says_what_it_claims",
+    "cam.wait()": "test_readme_widgets_example_runs_and_says_what_it_claims",
     "-m cnnviz_widgets.export notebooks/00_tour.ipynb -o tour.html": "test_export_command",
     "voila notebooks/00_tour.ipynb": "tests/test_voila.py (the same command, served and checked)",
     "cnnviz_widgets/": "the repository layout (a listing, not a command)",
@@ -40,7 +41,7 @@ COVERED = {
 
 
 def block(marker: str) -> str:
-    matches = [body for _, body in _blocks() if marker in body]
+    matches = [body for body in _blocks() if marker in body]
     assert len(matches) == 1, f"expected one README block with {marker!r}, found {len(matches)}"
     return matches[0]
 
@@ -48,7 +49,7 @@ def block(marker: str) -> str:
 def test_every_block_is_covered():
     blocks = _blocks()
     assert len(blocks) >= 10
-    for _lang, body in blocks:
+    for body in blocks:
         assert any(marker in body for marker in COVERED), f"README block not exercised by any test:\n{body}"
 
 
@@ -115,3 +116,24 @@ def test_export_command(tmp_path):
     state = embedded_widget_state((tmp_path / "tour.html").read_text(encoding="utf-8"))
     images = [m for m in state.values() if m["model_name"] == "ImageModel" and len(m.get("buffers", [])) == 1]
     assert len(images) >= 10
+
+
+def test_readme_methods_example_runs_and_says_what_it_claims(capsys):
+    code = block("m.grad_cam(inspector, x)")
+    namespace: dict = {}
+    exec(compile(code, "README.md (Methods)", "exec"), namespace)
+    assert namespace["heat"].shape == (1, 96, 96) and namespace["heat"].max() == 1.0
+    assert namespace["sweep"].grid.shape == (1, 15, 15)
+    assert namespace["tiles"].shape == (16, 96, 96, 3)
+    assert "1536 1536" in capsys.readouterr().out  # progress=print reached the last step
+    assert cw.methods.default_cam_layer(namespace["inspector"])[0] == "block3_conv2"
+
+
+def test_readme_widgets_example_runs_and_says_what_it_claims():
+    code = block("cam.wait()")
+    namespace: dict = {}
+    exec(compile(code, "README.md (Widgets)", "exec"), namespace)
+    cam, browser, inspector = namespace["cam"], namespace["browser"], namespace["inspector"]
+    assert cam.heatmap.shape == (96, 96) and cam.classes.describe().startswith("star")
+    assert namespace["png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert browser.channel == 5 and inspector.forward_passes == 1
