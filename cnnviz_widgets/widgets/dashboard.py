@@ -12,6 +12,7 @@ import keras
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
+from cnnviz_widgets.widgets._base import InspectorWidget
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.filter_gallery import FilterGallery
@@ -73,14 +74,19 @@ class Dashboard(widgets.VBox):
         self.tabs.selected_index = TAB_TITLES.index(tab) if isinstance(tab, str) else int(tab)
 
     @property
+    def open_widget(self) -> InspectorWidget:
+        """The widget of the open tab."""
+        return self.widgets[self.tabs.selected_index or 0]
+
+    @property
     def png(self) -> bytes:
         """PNG bytes of the main image of the open tab."""
-        return self.widgets[self.tabs.selected_index or 0].png
+        return self.open_widget.png
 
     def save_png(self, path: str | os.PathLike | None = None) -> Path:
         """Save the main image of the open tab to ``path`` (None: the first free
         ``cnnviz_<widget>_NNN.png`` in the working directory); returns the path written."""
-        return self.widgets[self.tabs.selected_index or 0].save_png(path)
+        return self.open_widget.save_png(path)
 
     def wait(self, timeout: float | None = 300) -> bool:
         """Block until every widget's background work is done."""
