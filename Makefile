@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_tour.ipynb
 
-## The whole test suite.
+## The whole test suite (the browser tests need Chromium: installed here when root with apt).
 test: $(STAMP)
+	scripts/ensure_chromium.sh
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean-venv:

@@ -30,6 +30,7 @@ class ClassPicker(widgets.VBox):
         self._top: list = []
         self.dropdown = widgets.Dropdown(description="class", options=[("top prediction", TOP)], value=TOP,
                                          layout=widgets.Layout(width="320px"))
+        self.dropdown.add_class("cnnviz-class-select")
         self.name_box = widgets.Combobox(placeholder="any class by name…", ensure_option=True,
                                          layout=widgets.Layout(width="220px"))
         scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}

@@ -46,6 +46,7 @@ class LayerBrowser(InspectorWidget):
         self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px"))
         self.channel_slider = widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True,
                                                 layout=widgets.Layout(width="520px"))
+        self.layer_dropdown.add_class("cnnviz-layer-select")
         self.channel_slider.add_class("cnnviz-channel-slider")
         self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
                                                   layout=widgets.Layout(width="220px"))

@@ -69,6 +69,7 @@ class OcclusionSweeper(InspectorWidget):
         self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
                                                   layout=widgets.Layout(width="220px"))
         self.step_slider = widgets.IntSlider(description="step", min=0, max=0)
+        self.patch_slider.add_class("cnnviz-patch-slider")
         self.step_slider.add_class("cnnviz-step-slider")
         self.play = widgets.Play(interval=300, min=0, max=0)
         widgets.jslink((self.play, "value"), (self.step_slider, "value"))

@@ -20,7 +20,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,10 +183,16 @@ IMAGE_STATS_JS = """(selector) => Array.from(document.querySelectorAll(selector)
     }
     mean = sum / n; std = Math.sqrt(Math.max(sq / n - mean * mean, 0));
   }
+  let digest = 0;
+  if (img.naturalWidth > 1 && img.complete) {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 0; i < data.length; i++) digest = (digest * 31 + data[i]) % 1000000007;
+  }
   return {classes: img.className, src: img.src, width: img.naturalWidth, height: img.naturalHeight,
-          visible: img.offsetParent !== null, mean, std};
+          visible: img.offsetParent !== null, mean, std, digest};
 })"""
-"""Every matching image's natural size, visibility and pixel mean / standard deviation."""
+"""Every matching image's natural size, visibility, pixel mean / standard deviation (0..255) and a
+checksum of its pixels (``digest``: equal pictures, equal digests)."""
 
 PAGE_ERRORS_JS = """() => {
   const text = document.body.innerText;
@@ -198,6 +205,44 @@ PAGE_ERRORS_JS = """() => {
   return {widgetErrors, outputErrors, cnnvizErrors};
 }"""
 """Counts of "Error displaying widget", error/stderr outputs, and visible cnnviz error lines."""
+
+LAB_OUTPUT_ERRORS_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter(cell => cell.model.type === 'code')
+  .flatMap(cell => cell.model.outputs.toJSON())
+  .filter(o => o.output_type === 'error' || o.name === 'stderr')
+  .map(o => o.output_type === 'error' ? `${o.ename}: ${o.evalue}` : `stderr: ${o.text}`)"""
+"""Error and stderr outputs of the notebook open in JupyterLab, read from the cell models."""
+
+LAB_RUN_DONE_JS = """() => { const panel = window.jupyterapp.shell.currentWidget;
+  const code = panel.content.widgets.filter(cell => cell.model.type === 'code');
+  const kernel = panel.sessionContext.session?.kernel;
+  return code.length > 0 && code.every(cell => cell.model.executionCount !== null
+           && !(cell.promptNode?.textContent || '').includes('*'))
+         && kernel?.status === 'idle'; }"""
+"""True once every code cell of the open notebook has run and the kernel is idle."""
+
+BAR_HEIGHTS_JS = """(selector) => Array.from(document.querySelectorAll(selector + ' rect.bar'))
+  .map(rect => rect.getBBox().height)"""
+"""Heights in pixels of the bars bqplot drew inside the figures matching ``selector``."""
+
+
+class Expect:
+    """Bounded waits that fail with a useful message: what was awaited, the server's log tail and
+    the browser console. Use ``with expect("the grid image"):`` around Playwright waits."""
+
+    def __init__(self, server: NotebookServer, page) -> None:
+        self.server, self.page = server, page
+
+    @contextlib.contextmanager
+    def __call__(self, what: str) -> Iterator[None]:
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            yield
+        except PlaywrightError as exc:
+            console = "\n".join(getattr(self.page, "console_messages", [])[-15:])
+            raise AssertionError(f"waiting for {what} failed: {str(exc).splitlines()[0]}\n"
+                                 f"--- browser console (tail) ---\n{console}\n{self.server.log_tail()}") from None
 
 
 # ---------------------------------------------------------------------- driving JupyterLab
@@ -244,3 +289,76 @@ def wait_for_new_src(page, selector: str, old_src: str, timeout_ms: int = 60_000
              return img && img.src !== old && img.complete && img.naturalWidth > 1; }""",
         arg=[selector, old_src], timeout=timeout_ms)
     return time.monotonic() - start
+
+
+# ---------------------------------------------------------------------- the tour's widgets
+TIMINGS: dict[str, dict[str, float]] = {}
+"""Seconds measured by the browser tests, by server kind; printed at the end of the pytest run."""
+DASHBOARD = ".cnnviz-dashboard"
+TABS = {"Feature maps": "img.cnnviz-channel", "Filters": "img.cnnviz-filters",
+        "Class heatmaps": "img.cnnviz-cam", "Occlusion": "img.cnnviz-occlusion"}
+CAMS = ".cnnviz-widget:has(img.cnnviz-compare):not(.cnnviz-dashboard *)"
+"""The tour's own CamOverlay (the comparison), not the dashboard's."""
+MIN_STD = 5.0
+"""Pixel standard deviation (0..255) below which a picture counts as flat: a blank or failed image."""
+
+
+@dataclass
+class TourSession:
+    """The tour open in a browser page (JupyterLab or Voila), with helpers to drive and check it."""
+
+    server: NotebookServer
+    page: object
+    expect: Expect
+    artifacts: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        TIMINGS[self.server.kind] = self.timings
+
+    def screenshot(self, name: str, selector: str = DASHBOARD) -> Path:
+        """Save the first element matching ``selector`` as ``<lab|voila>_<name>.png``."""
+        path = self.artifacts / f"{self.server.kind}_{name}.png"
+        self.page.mouse.move(0, 0)  # no hover effects (bqplot's toolbar) in the picture
+        element = self.page.locator(selector).first
+        element.scroll_into_view_if_needed()
+        element.screenshot(path=str(path), animations="disabled")
+        return path
+
+    def stats(self, selector: str) -> dict:
+        """Statistics of the first image matching ``selector``."""
+        found = self.page.evaluate(IMAGE_STATS_JS, selector)
+        assert found, f"no image matches {selector}"
+        return found[0]
+
+    def open_tab(self, title: str) -> dict:
+        """Click a dashboard tab and wait for its main image; return the image's statistics."""
+        self.page.locator(f"{DASHBOARD} .lm-TabBar-tab", has_text=title).first.click()
+        selector = f"{DASHBOARD} {TABS[title]}"
+        with self.expect(f"the {title!r} tab's picture ({selector})"):
+            wait_for_drawn_images(self.page, selector, 1)
+            self.page.wait_for_function(
+                "(s) => { const img = document.querySelector(s); return img && img.offsetParent !== null"
+                " && img.complete && img.naturalWidth > 1; }", arg=selector)
+        return self.stats(selector)
+
+    def change_and_wait(self, image: str, action: Callable[[], object], what: str) -> tuple[dict, dict, float]:
+        """Run ``action()``, wait for the image ``image`` to show a new picture; return (before,
+        after, seconds from the action to the new picture)."""
+        before = self.stats(image)
+        started = time.monotonic()
+        with self.expect(what):
+            action()
+            wait_for_new_src(self.page, image, before["src"])
+        seconds = time.monotonic() - started
+        self.page.wait_for_function(
+            "(s) => { const img = document.querySelector(s); return img.complete && img.naturalWidth > 1; }",
+            arg=image)
+        return before, self.stats(image), seconds
+
+    def assert_no_errors(self) -> None:
+        """No "Error displaying widget", no error or stderr output, no visible cnnviz error."""
+        errors = self.page.evaluate(PAGE_ERRORS_JS)
+        outputs = self.page.evaluate(LAB_OUTPUT_ERRORS_JS) if self.server.kind == "lab" else []
+        assert errors == {"widgetErrors": 0, "outputErrors": 0, "cnnvizErrors": []}, (errors, outputs)
+        assert outputs == [], outputs
