@@ -1,6 +1,7 @@
 """Real-browser harness: JupyterLab or Voila on loopback, driven by Debian's Chromium via Playwright.
 
-Used by the browser tests and by ``scripts/make_screenshots.py``. Never downloads a browser
+Used by the browser tests (whose step screenshots ``scripts/make_screenshots.py`` turns into
+the README's) and by ``tests/test_voila.py``. Never downloads a browser
 (``playwright install`` cannot work offline): it uses ``/usr/bin/chromium`` (or
 ``$CNNVIZ_CHROMIUM``). Servers run on 127.0.0.1 on a free port, with no token, in a temporary
 root that holds copies of the notebooks; every wait is bounded and a failure carries the tail
@@ -342,19 +343,25 @@ class TourSession:
                 " && img.complete && img.naturalWidth > 1; }", arg=selector)
         return self.stats(selector)
 
-    def change_and_wait(self, image: str, action: Callable[[], object], what: str) -> tuple[dict, dict, float]:
-        """Run ``action()``, wait for the image ``image`` to show a new picture; return (before,
-        after, seconds from the action to the new picture)."""
+    def change_and_wait(self, image: str, action: Callable[[], object], what: str,
+                        timeout_s: float = 120) -> tuple[dict, dict, float]:
+        """Run ``action()``, then wait until the image ``image`` shows a different picture (other
+        pixels, not only a new ``src``: a late redraw of the same picture does not count).
+
+        Returns (statistics before, after, seconds from the action to the new picture).
+        """
         before = self.stats(image)
         started = time.monotonic()
         with self.expect(what):
             action()
-            wait_for_new_src(self.page, image, before["src"])
-        seconds = time.monotonic() - started
-        self.page.wait_for_function(
-            "(s) => { const img = document.querySelector(s); return img.complete && img.naturalWidth > 1; }",
-            arg=image)
-        return before, self.stats(image), seconds
+            src = before["src"]
+            while True:
+                remaining_ms = max(1_000, int(1000 * (started + timeout_s - time.monotonic())))
+                wait_for_new_src(self.page, image, src, timeout_ms=remaining_ms)
+                after = self.stats(image)
+                if after["digest"] != before["digest"] or time.monotonic() > started + timeout_s:
+                    return before, after, time.monotonic() - started
+                src = after["src"]
 
     def assert_no_errors(self) -> None:
         """No "Error displaying widget", no error or stderr output, no visible cnnviz error."""

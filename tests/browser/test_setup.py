@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 
-from tests.browser.harness import CHROMIUM_FLAGS, ROOT
+from tests.browser.harness import CHROMIUM_FLAGS, ROOT, TABS
 
 MISSING = {**os.environ, "CNNVIZ_CHROMIUM": "/nonexistent/chromium"}
 
@@ -42,3 +43,16 @@ def test_without_chromium_the_browser_tests_are_reported_skipped_loudly():
 def test_chromium_is_launched_with_the_offline_flags():
     assert CHROMIUM_FLAGS == ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def test_every_readme_screenshot_comes_from_a_step_the_lab_test_saves():
+    spec = importlib.util.spec_from_file_location("make_screenshots", ROOT / "scripts" / "make_screenshots.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    readme_images = set(re.findall(r"docs/images/([\w.]+\.png)", (ROOT / "README.md").read_text()))
+    assert readme_images == set(script.README_IMAGES.values())
+    lab_test = (ROOT / "tests" / "browser" / "test_lab.py").read_text()
+    tab_steps = {f"lab_{i + 1:02d}_{title.lower().replace(' ', '_')}.png" for i, title in enumerate(TABS)}
+    for step in script.README_IMAGES:
+        assert step in tab_steps or f'"{step[4:-4]}"' in lab_test, step
+    assert all((ROOT / "docs" / "images" / image).is_file() for image in readme_images)
