@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -171,11 +172,11 @@ def chromium_page(viewport: tuple[int, int] = (1500, 1100)) -> Iterator:
 
 # ---------------------------------------------------------------------- page queries (JavaScript)
 IMAGE_STATS_JS = """(selector) => Array.from(document.querySelectorAll(selector)).map(img => {
-  const canvas = document.createElement('canvas');
-  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-  let std = 0, mean = 0;
+  let std = 0, mean = 0, digest = 0;
   if (img.naturalWidth > 1 && img.complete) {
-    const ctx = canvas.getContext('2d');
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d', {willReadFrequently: true});
     ctx.drawImage(img, 0, 0);
     const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
     let sum = 0, sq = 0, n = 0;
@@ -183,10 +184,6 @@ IMAGE_STATS_JS = """(selector) => Array.from(document.querySelectorAll(selector)
       const v = (data[i] + data[i+1] + data[i+2]) / 3; sum += v; sq += v * v; n++;
     }
     mean = sum / n; std = Math.sqrt(Math.max(sq / n - mean * mean, 0));
-  }
-  let digest = 0;
-  if (img.naturalWidth > 1 && img.complete) {
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     for (let i = 0; i < data.length; i++) digest = (digest * 31 + data[i]) % 1000000007;
   }
   return {classes: img.className, src: img.src, width: img.naturalWidth, height: img.naturalHeight,
@@ -206,6 +203,21 @@ PAGE_ERRORS_JS = """() => {
   return {widgetErrors, outputErrors, cnnvizErrors};
 }"""
 """Counts of "Error displaying widget", error/stderr outputs, and visible cnnviz error lines."""
+
+KNOWN_CONSOLE_ERRORS = {
+    r"<rect> attribute (width|height): A negative value is not valid":
+        "bqplot lays out a figure inside a hidden dashboard tab at size 0, minus its margins",
+    r"Failed to load resource: net::ERR_NAME_NOT_RESOLVED":
+        "Voila asks a CDN for optional fonts and extensions; the machine has no network",
+}
+"""Browser console errors that are understood and harmless, by pattern, with their cause."""
+
+
+def unexpected_console_errors(messages: list[str]) -> list[str]:
+    """Uncaught page errors and console errors, except :data:`KNOWN_CONSOLE_ERRORS`."""
+    return [m for m in messages if m.startswith(("error:", "pageerror:"))
+            and not any(re.search(pattern, m) for pattern in KNOWN_CONSOLE_ERRORS)]
+
 
 LAB_OUTPUT_ERRORS_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets
   .filter(cell => cell.model.type === 'code')
@@ -369,3 +381,5 @@ class TourSession:
         outputs = self.page.evaluate(LAB_OUTPUT_ERRORS_JS) if self.server.kind == "lab" else []
         assert errors == {"widgetErrors": 0, "outputErrors": 0, "cnnvizErrors": []}, (errors, outputs)
         assert outputs == [], outputs
+        console = unexpected_console_errors(getattr(self.page, "console_messages", []))
+        assert console == [], console

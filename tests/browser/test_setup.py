@@ -56,3 +56,14 @@ def test_every_readme_screenshot_comes_from_a_step_the_lab_test_saves():
     for step in script.README_IMAGES:
         assert step in tab_steps or f'"{step[4:-4]}"' in lab_test, step
     assert all((ROOT / "docs" / "images" / image).is_file() for image in readme_images)
+
+
+def test_only_understood_console_errors_are_tolerated():
+    from tests.browser.harness import unexpected_console_errors
+
+    messages = ['error: Error: <rect> attribute width: A negative value is not valid. ("-60")',
+                "error: Failed to load resource: net::ERR_NAME_NOT_RESOLVED",
+                "warning: Canvas2D: Multiple readback operations",
+                "error: Error: Could not create a view for model id 3f2c",
+                "pageerror: TypeError: Cannot read properties of undefined (reading 'model')"]
+    assert unexpected_console_errors(messages) == messages[3:]

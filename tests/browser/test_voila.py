@@ -15,6 +15,7 @@ from tests.browser.harness import (
     DASHBOARD,
     IMAGE_STATS_JS,
     MIN_STD,
+    TABS,
     Expect,
     NotebookServer,
     TourSession,
@@ -43,12 +44,17 @@ def voila(browser_page, artifacts) -> Iterator[TourSession]:
 
 def test_voila_renders_the_tour_without_code_or_errors(voila):
     page = voila.page
-    pictures = [p for p in page.evaluate(IMAGE_STATS_JS, "img.cnnviz-map") if p["visible"]]
-    # the dashboard's open tab, the comparison's CamOverlay and the standalone LayerBrowser
-    assert len(pictures) == 3, [p["classes"] for p in pictures]
+    for i, title in enumerate(TABS):
+        shown = voila.open_tab(title)
+        assert shown["std"] > MIN_STD, (title, shown)
+        voila.screenshot(f"{i + 1:02d}_{title.lower().replace(' ', '_')}")
+    voila.open_tab("Feature maps")
+    pictures = page.evaluate(IMAGE_STATS_JS, "img.cnnviz-map")
+    # the dashboard's four tabs, the comparison's CamOverlay and the standalone LayerBrowser
+    assert len(pictures) == 6, [p["classes"] for p in pictures]
     for picture in pictures:
         assert picture["width"] >= 128 and picture["std"] > MIN_STD and 10 < picture["mean"] < 245, picture
-    assert len({p["digest"] for p in pictures}) == 3
+    assert len({p["digest"] for p in pictures}) >= 5
     assert voila.stats(f"{CAMS} img.cnnviz-compare")["width"] >= 4 * 96
     top_bars = [h for h in page.evaluate(BAR_HEIGHTS_JS, f"{DASHBOARD} .cnnviz-topk") if h > 0]
     assert len(top_bars) >= 5 and max(top_bars) > 50, top_bars
@@ -58,7 +64,7 @@ def test_voila_renders_the_tour_without_code_or_errors(voila):
     assert "ModelInspector 'cnnviz_shapes'" in text      # printed outputs are shown...
     assert "cw.explore()" not in text and "import cnnviz_widgets" not in text   # ...code is not
     voila.assert_no_errors()
-    voila.screenshot("01_tour", "body")
+    voila.screenshot("05_page", "body")
 
 
 def test_voila_channel_slider_moves_with_the_keyboard(voila):
@@ -77,4 +83,4 @@ def test_voila_channel_slider_moves_with_the_keyboard(voila):
     voila.timings["slider key -> new image, median (s)"] = statistics.median(latencies)
     voila.timings["slider key -> new image, max (s)"] = max(latencies)
     voila.assert_no_errors()
-    voila.screenshot("02_channel_slider")
+    voila.screenshot("06_channel_slider")
