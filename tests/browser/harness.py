@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -322,11 +323,12 @@ class TourSession:
 
     server: NotebookServer
     page: object
-    expect: Expect
     artifacts: Path
     timings: dict[str, float] = field(default_factory=dict)
+    expect: Expect = field(init=False)
 
     def __post_init__(self) -> None:
+        self.expect = Expect(self.server, self.page)
         TIMINGS[self.server.kind] = self.timings
 
     def screenshot(self, name: str, selector: str = DASHBOARD) -> Path:
@@ -354,6 +356,65 @@ class TourSession:
                 "(s) => { const img = document.querySelector(s); return img && img.offsetParent !== null"
                 " && img.complete && img.naturalWidth > 1; }", arg=selector)
         return self.stats(selector)
+
+    def wait_for_first_pictures(self, after: str) -> None:
+        """Wait until the tour's first pictures are drawn: the dashboard's open tab and the
+        standalone LayerBrowser (two channel images), the comparison's overlay and grid."""
+        for selector, count in (("img.cnnviz-channel", 2), ("img.cnnviz-cam", 1), ("img.cnnviz-compare", 1)):
+            with self.expect(f"{count} drawn {selector} {after}"):
+                wait_for_drawn_images(self.page, selector, count, timeout_ms=240_000)
+
+    def check_every_widget_renders(self) -> list[dict]:
+        """Open each dashboard tab (a screenshot each: ``<kind>_01_feature_maps.png``...), then check
+        every widget's main image and the bqplot charts; ends on the first tab. Returns the main
+        images' statistics."""
+        for i, title in enumerate(TABS):
+            shown = self.open_tab(title)
+            assert shown["std"] > MIN_STD, (title, shown)
+            self.page.wait_for_timeout(300)  # bqplot's bar transitions (300 ms) end before the screenshot
+            self.screenshot(f"{i + 1:02d}_{title.lower().replace(' ', '_')}")
+        self.open_tab("Feature maps")
+
+        pictures = self.page.evaluate(IMAGE_STATS_JS, "img.cnnviz-map")
+        # the dashboard's four tabs, the comparison's CamOverlay and the standalone LayerBrowser
+        assert len(pictures) == 6, [p["classes"] for p in pictures]
+        for picture in pictures:
+            assert picture["src"].startswith("blob:"), picture
+            assert picture["width"] >= 128 and picture["height"] >= 128, picture
+            assert picture["std"] > MIN_STD and 10 < picture["mean"] < 245, picture
+        assert len({p["digest"] for p in pictures}) >= 5, "several widgets show the same picture"
+        compare = self.stats(f"{CAMS} img.cnnviz-compare")
+        assert compare["width"] >= 4 * 96 and compare["std"] > MIN_STD, compare  # 4 tiles of 96 px, labelled
+
+        # bqplot: the header's top-5 chart and the LayerBrowsers' sparsity charts drew their bars
+        top_bars = [h for h in self.page.evaluate(BAR_HEIGHTS_JS, f"{DASHBOARD} .cnnviz-topk") if h > 0]
+        assert len(top_bars) >= 5, top_bars
+        assert max(top_bars) > 50, top_bars                    # the top class fills most of the axis
+        sparsity = [h for h in self.page.evaluate(BAR_HEIGHTS_JS, f"{DASHBOARD} .cnnviz-sparsity") if h > 0]
+        assert len(sparsity) >= 8, sparsity                    # two bars for each of the conv layers
+        assert self.page.locator(f"{DASHBOARD} .cnnviz-topk .axis text", has_text="circle").count() >= 1
+        return pictures
+
+    def press_channel_keys(self, presses: int = 5) -> None:
+        """Focus the dashboard's channel slider and press ArrowRight ``presses`` times; after each,
+        the readout and the picture must change. Records the median and max latency."""
+        self.open_tab("Feature maps")
+        image = f"{DASHBOARD} img.cnnviz-channel"
+        readout = self.page.locator(f"{DASHBOARD} .cnnviz-channel-slider .widget-readout").first
+        self.page.locator(f"{DASHBOARD} .cnnviz-channel-slider .noUi-handle").first.focus()
+        latencies = []
+        for _ in range(presses):
+            channel = int(readout.inner_text())
+            before, after, seconds = self.change_and_wait(image, lambda: self.page.keyboard.press("ArrowRight"),
+                                                          "the channel image after an ArrowRight key press")
+            latencies.append(seconds)
+            assert int(readout.inner_text()) == channel + 1
+            assert after["digest"] != before["digest"], "the picture did not change with the channel"
+            assert after["std"] > MIN_STD, after
+        self.timings["slider key -> new image, median (s)"] = statistics.median(latencies)
+        self.timings["slider key -> new image, max (s)"] = max(latencies)
+        caption = self.page.locator(f"{DASHBOARD} .cnnviz-stats").first.inner_text()
+        assert f"channel {channel + 1}" in caption, caption
 
     def change_and_wait(self, image: str, action: Callable[[], object], what: str,
                         timeout_s: float = 120) -> tuple[dict, dict, float]:
