@@ -239,6 +239,15 @@ BAR_HEIGHTS_JS = """(selector) => Array.from(document.querySelectorAll(selector 
   .map(rect => rect.getBBox().height)"""
 """Heights in pixels of the bars bqplot drew inside the figures matching ``selector``."""
 
+BARS_SETTLED_JS = """(selector) => {
+  const heights = JSON.stringify(Array.from(document.querySelectorAll(selector + ' rect.bar'))
+    .map(rect => rect.getBBox().height));
+  const settled = window.cnnvizLastBars === heights;
+  window.cnnvizLastBars = heights;
+  return settled; }"""
+"""Polled: true once the bars inside ``selector`` kept their heights between two polls (bqplot's
+transitions have ended), so that a screenshot shows the final chart."""
+
 
 class Expect:
     """Bounded waits that fail with a useful message: what was awaited, the server's log tail and
@@ -371,7 +380,8 @@ class TourSession:
         for i, title in enumerate(TABS):
             shown = self.open_tab(title)
             assert shown["std"] > MIN_STD, (title, shown)
-            self.page.wait_for_timeout(300)  # bqplot's bar transitions (300 ms) end before the screenshot
+            with self.expect(f"the {title!r} tab's charts to settle"):
+                self.page.wait_for_function(BARS_SETTLED_JS, arg=DASHBOARD, polling=100, timeout=30_000)
             self.screenshot(f"{i + 1:02d}_{title.lower().replace(' ', '_')}")
         self.open_tab("Feature maps")
 
