@@ -45,9 +45,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if TIMINGS:
         terminalreporter.write_sep("-", "browser timings (measured, not asserted)")
-        for kind, timings in TIMINGS.items():
+        for label, timings in TIMINGS.items():
+            terminalreporter.write_line(f"{label}:")
             for what, seconds in timings.items():
-                terminalreporter.write_line(f"{kind:6s} {what:44s} {seconds:7.2f}")
+                terminalreporter.write_line(f"  {what:56s} {seconds:7.2f}")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "timings.json").write_text(json.dumps(TIMINGS, indent=1))
     skipped = [r for r in terminalreporter.stats.get("skipped", []) if "BROWSER TESTS SKIPPED" in str(r.longrepr)]

@@ -75,6 +75,10 @@ class NotebookServer:
         settings.mkdir(parents=True)
         (settings / "notification.jupyterlab-settings").write_text(json.dumps(
             {"fetchNews": "false", "checkForUpdates": False}))
+        # every cell in the page, also those scrolled out of view, so that every widget can be checked
+        notebook_settings = self.root / ".settings" / "@jupyterlab" / "notebook-extension"
+        notebook_settings.mkdir(parents=True)
+        (notebook_settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
         env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(self.root / ".settings"),
                "JUPYTERLAB_WORKSPACES_DIR": str(self.root / ".workspaces"), "TF_CPP_MIN_LOG_LEVEL": "3"}
         bin_dir = Path(sys.executable).parent
@@ -138,7 +142,7 @@ class NotebookServer:
     def page_url(self) -> str:
         """The page that shows ``notebook``: JupyterLab's editor, or Voila's rendering."""
         if self.kind == "lab":
-            return self.url(f"lab/tree/{self.notebook}")
+            return self.url(f"lab/tree/{self.notebook}?reset")  # ?reset: no tabs restored from an earlier page
         return self.url("")
 
     def log_tail(self, lines: int = 40) -> str:
@@ -316,7 +320,7 @@ def wait_for_new_src(page, selector: str, old_src: str, timeout_ms: int = 60_000
 
 # ---------------------------------------------------------------------- the tour's widgets
 TIMINGS: dict[str, dict[str, float]] = {}
-"""Seconds measured by the browser tests, by server kind; printed at the end of the pytest run."""
+"""Seconds measured by the browser tests, by session label; printed at the end of the pytest run."""
 DASHBOARD = ".cnnviz-dashboard"
 TABS = {"Feature maps": "img.cnnviz-channel", "Filters": "img.cnnviz-filters",
         "Class heatmaps": "img.cnnviz-cam", "Occlusion": "img.cnnviz-occlusion"}
@@ -327,18 +331,22 @@ MIN_STD = 5.0
 
 
 @dataclass
-class TourSession:
-    """The tour open in a browser page (JupyterLab or Voila), with helpers to drive and check it."""
+class BrowserSession:
+    """A notebook open in a browser page (JupyterLab or Voila): waits with clear failures, picture
+    statistics, error checks, screenshots, timings, and helpers that drive the tour's widgets."""
 
     server: NotebookServer
     page: object
     artifacts: Path
-    timings: dict[str, float] = field(default_factory=dict)
+    label: str = ""
+    """Heading of this session's timings in the report (default: the server kind)."""
+    timings: dict[str, float] = field(init=False)
     expect: Expect = field(init=False)
 
     def __post_init__(self) -> None:
         self.expect = Expect(self.server, self.page)
-        TIMINGS[self.server.kind] = self.timings
+        self.label = self.label or self.server.kind
+        self.timings = TIMINGS.setdefault(self.label, {})   # sessions with one label share their timings
 
     def screenshot(self, name: str, selector: str = DASHBOARD) -> Path:
         """Save the first element matching ``selector`` as ``<lab|voila>_<name>.png``."""

@@ -17,8 +17,8 @@ from tests.browser.harness import (
     DASHBOARD,
     LAB_RUN_DONE_JS,
     MIN_STD,
+    BrowserSession,
     NotebookServer,
-    TourSession,
     run_all_in_lab,
     wait_for_new_src,
 )
@@ -27,11 +27,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def lab(browser_page, artifacts) -> Iterator[TourSession]:
+def lab(browser_page, artifacts) -> Iterator[BrowserSession]:
     """The tour opened in JupyterLab with every cell run and the first pictures drawn."""
     with NotebookServer("lab") as server:
         page = browser_page
-        session = TourSession(server, page, artifacts)
+        session = BrowserSession(server, page, artifacts)
         expect = session.expect
         with expect("JupyterLab to open the tour and start its kernel"):
             started = run_all_in_lab(page, server)

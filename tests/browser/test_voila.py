@@ -9,19 +9,19 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.harness import (
+    BrowserSession,
     NotebookServer,
-    TourSession,
 )
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def voila(browser_page, artifacts) -> Iterator[TourSession]:
+def voila(browser_page, artifacts) -> Iterator[BrowserSession]:
     """The tour served by Voila, opened, with its first pictures drawn."""
     with NotebookServer("voila") as server:
         page = browser_page
-        session = TourSession(server, page, artifacts)
+        session = BrowserSession(server, page, artifacts)
         expect = session.expect
         started = time.monotonic()
         with expect("Voila to run the tour and show its page"):
