@@ -135,6 +135,14 @@ class NotebookServer:
         raise ServerError(f"{self.kind} did not answer {probe} within {self.start_timeout:.0f} s\n{self.log_tail()}")
 
     # ------------------------------------------------------------------ helpers
+    def shut_down_kernels(self) -> None:
+        """Stop every kernel session the server runs (JupyterLab's REST API)."""
+        with urllib.request.urlopen(self.url("api/sessions"), timeout=30) as response:
+            sessions = json.load(response)
+        for session in sessions:
+            request = urllib.request.Request(self.url(f"api/sessions/{session['id']}"), method="DELETE")
+            urllib.request.urlopen(request, timeout=30).close()
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
 
