@@ -118,7 +118,7 @@ class NotebookServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _wait_until_up(self) -> None:
-        probe = self.url("api/status") if self.kind == "lab" else self.url("api/status")
+        probe = self.url("api/status")  # Voila has no such page: any HTTP answer means it is up
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -444,8 +444,7 @@ class BrowserSession:
 
     def change_and_wait(self, image: str, action: Callable[[], object], what: str,
                         timeout_s: float = 120) -> tuple[dict, dict, float]:
-        """Run ``action()``, then wait until the image ``image`` shows a different picture (other
-        pixels, not only a new ``src``: a late redraw of the same picture does not count).
+        """Run ``action()``, then :meth:`wait_for_change` of ``image``.
 
         Returns (statistics before, after, seconds from the action to the new picture).
         """
@@ -453,13 +452,22 @@ class BrowserSession:
         started = time.monotonic()
         with self.expect(what):
             action()
-            src = before["src"]
+        after = self.wait_for_change(image, before, what, timeout_s)
+        return before, after, time.monotonic() - started
+
+    def wait_for_change(self, image: str, before: dict, what: str, timeout_s: float = 120) -> dict:
+        """Wait until the image ``image`` shows a picture other than ``before`` (its statistics):
+        other pixels, not only a new ``src``, since a late redraw of the same picture does not
+        count. Returns the new statistics (still equal to ``before`` only after ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        src = before["src"]
+        with self.expect(what):
             while True:
-                remaining_ms = max(1_000, int(1000 * (started + timeout_s - time.monotonic())))
+                remaining_ms = max(1_000, int(1000 * (deadline - time.monotonic())))
                 wait_for_new_src(self.page, image, src, timeout_ms=remaining_ms)
                 after = self.stats(image)
-                if after["digest"] != before["digest"] or time.monotonic() > started + timeout_s:
-                    return before, after, time.monotonic() - started
+                if after["digest"] != before["digest"] or time.monotonic() > deadline:
+                    return after
                 src = after["src"]
 
     def assert_no_errors(self) -> None:

@@ -20,7 +20,6 @@ from tests.browser.harness import (
     BrowserSession,
     NotebookServer,
     run_all_in_lab,
-    wait_for_new_src,
 )
 
 pytestmark = pytest.mark.browser
@@ -74,9 +73,8 @@ def test_picking_another_layer_redraws_the_maps(lab):
                                                  f"the channel image of layer {target}")
     lab.timings["layer pick -> new image (s)"] = seconds
     assert after["digest"] != before["digest"]
-    with lab.expect(f"the grid of layer {target}"):
-        wait_for_new_src(page, f"{DASHBOARD} img.cnnviz-grid", grid_before["src"])
-    assert lab.stats(f"{DASHBOARD} img.cnnviz-grid")["digest"] != grid_before["digest"]
+    grid_after = lab.wait_for_change(f"{DASHBOARD} img.cnnviz-grid", grid_before, f"the grid of layer {target}")
+    assert grid_after["digest"] != grid_before["digest"]
     assert target.split()[0] in page.locator(f"{DASHBOARD} .cnnviz-stats").first.inner_text()
     lab.assert_no_errors()
     lab.screenshot("07_layer_picked")
@@ -100,9 +98,9 @@ def test_picking_another_class_in_cam_overlay_changes_the_overlay(lab):
     caption = page.locator(f"{widget} .cnnviz-class-picker").first.inner_text()
     assert f"explaining {class_name}" in caption, caption
     assert f"for {class_name}" in page.locator(f"{widget} .cnnviz-cam + .widget-html").first.inner_text()
-    with lab.expect("the comparison grid for the new class"):
-        wait_for_new_src(page, f"{widget} img.cnnviz-compare", compare_before["src"], timeout_ms=180_000)
-    assert lab.stats(f"{widget} img.cnnviz-compare")["digest"] != compare_before["digest"]
+    compare_after = lab.wait_for_change(f"{widget} img.cnnviz-compare", compare_before,
+                                        "the comparison grid for the new class", timeout_s=180)
+    assert compare_after["digest"] != compare_before["digest"]
     lab.assert_no_errors()
     lab.screenshot("08_class_picked", widget)
 
