@@ -22,13 +22,15 @@ from cnnviz_widgets.errors import (
     ModelFileNotFoundError,
     ModelLoadError,
     NoImageError,
+    NonFiniteOutputError,
     NotAnImageModelError,
     PreprocessingError,
     UnsafeModelFileError,
     UnsupportedModelError,
 )
 from cnnviz_widgets.export import export_html
-from cnnviz_widgets.inspector import PREPROCESSORS, LayerRecord, ModelInspector, Prediction
+from cnnviz_widgets.inspector import HEADS, PREPROCESSORS, LayerRecord, ModelInspector, Prediction
+from cnnviz_widgets.inspector.images import set_max_image_pixels
 from cnnviz_widgets.methods import (
     channel_statistics,
     class_pattern,
@@ -63,6 +65,7 @@ from cnnviz_widgets.widgets import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "HEADS",
     "PREPROCESSORS",
     "SHAPE_CLASS_NAMES",
     "ArgumentError",
@@ -82,6 +85,7 @@ __all__ = [
     "ModelInspector",
     "ModelLoadError",
     "NoImageError",
+    "NonFiniteOutputError",
     "NotAnImageModelError",
     "OcclusionSweeper",
     "Prediction",
@@ -114,4 +118,5 @@ __all__ = [
     "saliency",
     "sample_images",
     "score_cam",
+    "set_max_image_pixels",
 ]

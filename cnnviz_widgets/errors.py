@@ -73,3 +73,7 @@ class NoImageError(CnnvizError, RuntimeError):
 
 class PreprocessingError(CnnvizError, ValueError):
     """An unknown preprocessing name or a preprocessing function that failed."""
+
+
+class NonFiniteOutputError(CnnvizError, ArithmeticError):
+    """The model's output is NaN or infinite for the current image (NaN weights, an overflow)."""

@@ -36,7 +36,14 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnnviz_widgets.errors import ChannelCountError, LayerNotFoundError, NotAnImageModelError, UnsupportedModelError
+from cnnviz_widgets.errors import (
+    ArgumentError,
+    ChannelCountError,
+    LayerNotFoundError,
+    NotAnImageModelError,
+    UnsupportedModelError,
+)
+from cnnviz_widgets.inspector.heads import class_count, head_tensors, resolve_head
 
 log = logging.getLogger("cnnviz_widgets")
 
@@ -45,6 +52,8 @@ DEFAULT_SPATIAL_SIZE = 224
 
 OUTPUT_KEY = "__output__"
 LOGITS_KEY = "__logits__"
+SCORE_KEY = "__score__"
+PROBABILITY_KEY = "__probability__"
 
 _SOFT_ACTIVATIONS = ("softmax", "sigmoid")
 
@@ -85,6 +94,17 @@ class TracedGraph:
     output_activation: str
     logits: Any | None
     feature_model: keras.Model = field(repr=False)
+    head: str = "softmax"
+    """How the output is read as classes (see :mod:`cnnviz_widgets.inspector.heads`)."""
+    head_reason: str = ""
+    score: Any = None
+    """Per-class scores (N, K) that gradients start from (the head's logits)."""
+    probability: Any = None
+    """Per-class probabilities (N, K) for the head (the raw output for ``head="score"``)."""
+    output_name: str = ""
+    """Name of the explained output."""
+    output_names: tuple[str, ...] = ()
+    """Names of all the model's outputs (one for single-output models)."""
     parents: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     """For each recorded layer, the recorded layers whose outputs it was called on."""
     derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -92,6 +112,11 @@ class TracedGraph:
 
     def __post_init__(self) -> None:
         self._by_name = {r.name: r for r in self.records}
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes the head shows (2 for a one-unit binary output)."""
+        return class_count(self.head, int(self.output.shape[-1]))
 
     def record(self, name: str) -> LayerRecord:
         """The record of layer ``name`` (qualified, or an unambiguous last path component)."""
@@ -153,7 +178,8 @@ class _Tracer:
         self.tensors: dict[str, Any] = {}
         self.layer_objects: dict[str, keras.layers.Layer] = {}
         self.parents: dict[str, tuple[str, ...]] = {}
-        self.last_call: tuple[keras.layers.Layer, tuple, Any] | None = None
+        self.calls: dict[str, tuple] = {}
+        """For each recorded name, the positional arguments the layer was called on."""
         self._in_leaf = 0
         self._name_of: dict[int, str] = {}
 
@@ -164,6 +190,7 @@ class _Tracer:
             key, k = f"{name}#{k}", k + 1
         self.tensors[key] = output
         self.layer_objects[key] = layer
+        self.calls[key] = args
         flat_args = keras.tree.flatten(args)
         self.parents[key] = tuple(self._name_of[id(t)] for t in flat_args if id(t) in self._name_of)
         self._name_of.setdefault(id(output), key)  # a nested model's output keeps its inner layer's name
@@ -181,7 +208,6 @@ class _Tracer:
                 output = _ORIGINAL_CALL(layer, *args, **kwargs)
             finally:
                 self._in_leaf -= 1
-            self.last_call = (layer, args, output)
         self._record(prefix + layer.name, layer, output, args)
         return output
 
@@ -203,9 +229,12 @@ class _Tracer:
 
     def _run_subclassed(self, model: keras.Model, args: tuple, kwargs: dict, prefix: str) -> Any:
         tracer = self
+        owner = threading.get_ident()
 
         def routed_call(layer, *a, **k):
-            if tracer._in_leaf:
+            # only this thread's calls are traced: a widget's worker calling a layer meanwhile
+            # runs the layer as usual and is not recorded
+            if tracer._in_leaf or threading.get_ident() != owner:
                 return _ORIGINAL_CALL(layer, *a, **k)
             return tracer.call(layer, a, k, prefix)
 
@@ -260,27 +289,75 @@ def model_input_shape(model: keras.Model) -> tuple[int | None, ...]:
     return shape
 
 
-def trace_model(model: keras.Model, input_shape: tuple[int, int, int]) -> TracedGraph:
+def _named_outputs(model: keras.Model, output: Any) -> list[tuple[str, Any]]:
+    """The model's outputs as (name, tensor) pairs, in the model's order."""
+    if isinstance(output, dict):
+        return [(str(k), v) for k, v in output.items()]
+    if not isinstance(output, (list, tuple)):
+        output = [output]
+    try:
+        names = list(getattr(model, "output_names", None) or [])
+    except Exception:  # noqa: BLE001 - subclassed models may not know their output names
+        names = []
+    if len(names) != len(output) or len(set(names)) != len(names):
+        names = [f"output_{i}" for i in range(len(output))] if len(output) > 1 else [model.name]
+    return list(zip(names, output, strict=True))
+
+
+def _choose_output(named: list[tuple[str, Any]], output: int | str | None) -> tuple[str, Any]:
+    names = [n for n, _ in named]
+    if output is None:
+        return named[0]
+    if isinstance(output, str):
+        if output not in names:
+            raise ArgumentError(f"output={output!r} is not an output of this model; its outputs are {names}")
+        return named[names.index(output)]
+    if isinstance(output, (int, np.integer)) and not isinstance(output, bool):
+        if not -len(named) <= output < len(named):
+            raise ArgumentError(f"output={output} is out of range: the model has {len(named)} output(s) {names}")
+        return named[int(output)]
+    raise ArgumentError(f"output must be an output index (int) or name (str); got {output!r}")
+
+
+def trace_model(model: keras.Model, input_shape: tuple[int, int, int], output: int | str | None = None,
+                head: str = "auto") -> TracedGraph:
     """Trace ``model`` on a fresh ``keras.Input(input_shape)`` and build its feature model.
 
     Args:
         model: any single-input Keras model (functional, Sequential, nested, subclassed).
         input_shape: (H, W, C) with concrete sizes.
+        output: which output a multi-output model is explained by: an index or an output
+            name; None takes the first.
+        head: how that output is read as classes: ``"auto"`` or a key of
+            :data:`~cnnviz_widgets.inspector.heads.HEADS`.
 
     Returns:
         A :class:`TracedGraph` whose ``feature_model`` maps a batch (N, H, W, C) to a dict
-        of every layer output plus ``__output__`` (the prediction) and, when the model ends
-        in softmax or sigmoid, ``__logits__`` (the pre-activation scores).
+        of every layer output plus ``__output__`` (the chosen output), ``__score__`` and
+        ``__probability__`` (N, K classes, from the head) and, when the model ends in softmax
+        or sigmoid, ``__logits__`` (the pre-activation values).
+
+    Raises:
+        ArgumentError: an unknown output or head.
     """
     tracer = _Tracer()
     inp = keras.Input(shape=tuple(input_shape), name="cnnviz_input", dtype="float32")
-    output = tracer.run_model(model, (inp,), {}, prefix="")
-    if isinstance(output, dict):
-        output = next(iter(output.values()))
-    if isinstance(output, (list, tuple)):
-        output = output[0]  # multi-output models: the first output is explained
+    named = _named_outputs(model, tracer.run_model(model, (inp,), {}, prefix=""))
+    output_name, output_tensor = _choose_output(named, output)
+    feature_output = len(output_tensor.shape) == 4
+    if feature_output:  # a feature extractor (include_top=False): each channel's spatial mean is a score
+        output_tensor = keras.ops.mean(output_tensor, axis=(1, 2))
+        head = "score" if head == "auto" else head
+    elif len(output_tensor.shape) != 2:
+        raise NotAnImageModelError(
+            f"The output {output_name!r} of {model.name!r} has shape {tuple(output_tensor.shape[1:])} per image; "
+            "cnnviz-widgets explains a vector of class scores (N, K) or a feature map (N, H, W, C)")
 
-    output_activation, logits = _find_logits(tracer, output)
+    output_activation, logits = _find_logits(tracer, output_tensor)
+    head_name, head_reason = resolve_head(head, int(output_tensor.shape[-1]), output_activation)
+    if feature_output:
+        head_reason = "the output is a feature map: each channel's spatial mean is explained as a score"
+    score, probability = head_tensors(head_name, output_tensor, logits, output_activation)
     records = []
     for name, tensor in tracer.tensors.items():
         if not hasattr(tensor, "shape"):
@@ -299,14 +376,17 @@ def trace_model(model: keras.Model, input_shape: tuple[int, int, int]) -> Traced
             f"The model {model.name!r} has no layer with a spatial (4-D) output; it does not look like "
             "a convolutional image model.")
     outputs = {r.name: tracer.tensors[r.name] for r in records}
-    outputs[OUTPUT_KEY] = output
+    outputs[OUTPUT_KEY] = output_tensor
+    outputs[SCORE_KEY] = score
+    outputs[PROBABILITY_KEY] = probability
     if logits is not None:
         outputs[LOGITS_KEY] = logits
     feature_model = keras.Model(inp, outputs, name=f"cnnviz_features_{model.name}")
     return TracedGraph(
-        input=inp, output=output, tensors=dict(tracer.tensors), layer_objects=dict(tracer.layer_objects),
+        input=inp, output=output_tensor, tensors=dict(tracer.tensors), layer_objects=dict(tracer.layer_objects),
         records=records, output_activation=output_activation, logits=logits, feature_model=feature_model,
-        parents=dict(tracer.parents),
+        parents=dict(tracer.parents), head=head_name, head_reason=head_reason, score=score,
+        probability=probability, output_name=output_name, output_names=tuple(n for n, _ in named),
     )
 
 
@@ -314,19 +394,27 @@ _TRACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _TRACES_LOCK = threading.Lock()
 
 
-def cached_trace(model: keras.Model, input_shape: tuple[int, int, int]) -> TracedGraph:
-    """:func:`trace_model`, memoised per (model, input shape) for as long as the model lives.
+def cached_trace(model: keras.Model, input_shape: tuple[int, int, int], output: int | str | None = None,
+                 head: str = "auto") -> TracedGraph:
+    """:func:`trace_model`, memoised per (model, input shape, output, head) for as long as the model lives.
 
     The inspector and every method share these traces, so a model is traced once per input
-    size and compiled functions kept in :attr:`TracedGraph.derived` are reused.
+    size and compiled functions kept in :attr:`TracedGraph.derived` are reused. The traces
+    are held weakly by the model: when the model is garbage collected, they go too.
     """
-    key = tuple(int(d) for d in input_shape)
+    key = (tuple(int(d) for d in input_shape), output, head)
     with _TRACES_LOCK:
         per_model = _TRACES.setdefault(model, {})
         graph = per_model.get(key)
         if graph is None:
-            graph = per_model[key] = trace_model(model, key)
+            graph = per_model[key] = trace_model(model, key[0], output, head)
     return graph
+
+
+def trace_count() -> int:
+    """Number of traces held now, over all live models (for leak checks)."""
+    with _TRACES_LOCK:
+        return sum(len(v) for v in _TRACES.values())
 
 
 def resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
@@ -361,15 +449,16 @@ def resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None =
 
 
 def _find_logits(tracer: _Tracer, output: Any) -> tuple[str, Any | None]:
-    """Find the pre-softmax/sigmoid scores of the last layer, without touching the user's layers.
+    """Find the pre-softmax/sigmoid values of ``output``, without touching the user's layers.
 
     A separate Activation/Softmax layer: its input is the logits. A Dense or Conv layer with
     a built-in softmax/sigmoid: a linear twin of it, holding a copy of its weights, is called on
-    the same input.
+    the same input. Returns (activation name or ``"none"``, logits or None).
     """
-    if tracer.last_call is None or tracer.last_call[2] is not output:
+    key = tracer._name_of.get(id(output))
+    if key is None:
         return "none", None
-    layer, args, _ = tracer.last_call
+    layer, args = tracer.layer_objects[key], tracer.calls.get(key, ())
     name = _activation_name(layer)
     if name is None or not args:
         return "none", None

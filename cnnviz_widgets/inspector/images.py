@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,48 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from cnnviz_widgets.errors import ChannelCountError, ImageFileNotFoundError, ImageReadError
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | bytes
+
+MAX_IMAGE_PIXELS: int | None = 100_000_000
+"""Largest image (width x height) that is decoded; larger files are refused with an
+:class:`~cnnviz_widgets.errors.ImageReadError` before their pixels are decoded, which stops
+decompression bombs (a small file that decodes to gigabytes). Change it with
+:func:`set_max_image_pixels`."""
+
+
+def set_max_image_pixels(limit: int | None) -> None:
+    """Set :data:`MAX_IMAGE_PIXELS` (None: no limit; take care with untrusted files)."""
+    global MAX_IMAGE_PIXELS
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 1):
+        raise ImageReadError(f"The pixel limit must be a positive int or None; got {limit!r}")
+    MAX_IMAGE_PIXELS = None if limit is None else int(limit)
+
+
+def _open(source, what: str, verb: str = "read") -> Image.Image:
+    """Open, check the size against :data:`MAX_IMAGE_PIXELS`, decode and convert to RGB."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own check below says more
+            opened = Image.open(source)
+        with opened:
+            _check_size(opened.size, what)
+            opened.load()
+            return _rgb(opened)
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow refuses at twice its own limit, before we see the size
+        raise ImageReadError(
+            f"{what} is over the limit of {MAX_IMAGE_PIXELS or 0:,} pixels (cnnviz_widgets.set_max_image_pixels "
+            f"changes it; Pillow's Image.MAX_IMAGE_PIXELS also applies); refused without decoding it ({exc})") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"Cannot {verb} {what} as an image ({exc}); expected PNG, JPEG, BMP, GIF...") from exc
+
+
+def _check_size(size: tuple[int, int], what: str) -> None:
+    width, height = size
+    if MAX_IMAGE_PIXELS is not None and width * height > MAX_IMAGE_PIXELS:
+        raise ImageReadError(
+            f"{what} is {width}x{height} = {width * height:,} pixels, over the limit of {MAX_IMAGE_PIXELS:,} "
+            "(cnnviz_widgets.set_max_image_pixels changes it); refused without decoding it")
 
 
 def to_pil(image: ImageLike) -> Image.Image:
@@ -26,23 +69,13 @@ def to_pil(image: ImageLike) -> Image.Image:
             raise ImageFileNotFoundError(f"Image file not found: {str(path)!r}")
         if path.is_dir():
             raise ImageReadError(f"Expected an image file, got a directory: {str(path)!r}")
-        try:
-            with Image.open(path) as opened:
-                opened.load()
-                return _rgb(opened)
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise ImageReadError(
-                f"Cannot read {str(path)!r} as an image ({exc}); expected PNG, JPEG, BMP, GIF...") from exc
+        return _open(path, repr(str(path)))
     if isinstance(image, (bytes, bytearray, memoryview)):
         import io
 
-        try:
-            with Image.open(io.BytesIO(bytes(image))) as opened:
-                opened.load()
-                return _rgb(opened)
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise ImageReadError(f"Cannot decode {len(image)} bytes as an image ({exc})") from exc
+        return _open(io.BytesIO(bytes(image)), f"{len(image)} bytes", "decode")
     if isinstance(image, Image.Image):
+        _check_size(image.size, "The PIL image")
         return _rgb(image)
     if isinstance(image, np.ndarray) or hasattr(image, "__array__"):
         return Image.fromarray(_array_to_uint8_rgb(np.asarray(image)))
@@ -81,8 +114,8 @@ def _array_to_uint8_rgb(array: np.ndarray) -> np.ndarray:
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     elif array.dtype != np.uint8:
-        if not np.issubdtype(array.dtype, np.number):
-            raise ImageReadError(f"Expected a numeric image array; got dtype {array.dtype}")
+        if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+            raise ImageReadError(f"Expected an image array of real numbers (int or float); got dtype {array.dtype}")
         values = array.astype(np.float64)
         if not np.isfinite(values).all():
             raise ImageReadError("The image array contains NaN or infinite values")

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -27,6 +28,7 @@ from cnnviz_widgets.data.class_names import resolve_class_names
 from cnnviz_widgets.errors import (
     ArgumentError,
     NoImageError,
+    NonFiniteOutputError,
     PreprocessingError,
     UnsupportedModelError,
 )
@@ -34,6 +36,8 @@ from cnnviz_widgets.inspector.cache import ByteLRUCache
 from cnnviz_widgets.inspector.graph import (
     LOGITS_KEY,
     OUTPUT_KEY,
+    PROBABILITY_KEY,
+    SCORE_KEY,
     LayerRecord,
     TracedGraph,
     cached_trace,
@@ -79,7 +83,16 @@ class ModelInspector(traitlets.HasTraits):
         preprocess: a callable on float32 (N, H, W, C) pixels in [0, 255], a name from
             :data:`~cnnviz_widgets.inspector.preprocessing.PREPROCESSORS`, or ``"auto"``.
         class_names: a list of names, ``"imagenet"``, or None for ``class 0 .. n-1``
-            (the default model knows its own names).
+            (the default model knows its own names). A binary head takes two names.
+        head: how the output is read as classes, as in
+            :mod:`~cnnviz_widgets.inspector.heads`: ``"softmax"`` (exclusive classes),
+            ``"binary"`` (one sigmoid or logit unit read as two classes: p(1) = sigmoid(z),
+            p(0) = 1 - p(1), class 0 explained through -z), ``"multilabel"`` (independent
+            sigmoids, not summing to 1), ``"score"`` (raw regression-style outputs explained as
+            they are), or ``"auto"``: one output unit gives ``binary`` (``score`` if that unit
+            is a softmax), several units ending in a sigmoid ``multilabel``, else ``softmax``.
+        output: for a model with several outputs, the one explained: an index or an output
+            name (default: the first). ``repr`` and the dashboard header say which.
         safe_mode: when loading a file, refuse arbitrary code (``Lambda`` layers).
         input_shape: (H, W, C) to use when the model leaves it open (a subclassed or
             Sequential model never built, or ``include_top=False`` applications with ``None``
@@ -100,6 +113,8 @@ class ModelInspector(traitlets.HasTraits):
         class_names: str | Sequence[str] | None = None,
         safe_mode: bool = True,
         input_shape: tuple[int, int, int] | None = None,
+        head: str = "auto",
+        output: int | str | None = None,
         cache_bytes: int = 512 * 2**20,
         results_bytes: int = 256 * 2**20,
     ) -> None:
@@ -116,7 +131,7 @@ class ModelInspector(traitlets.HasTraits):
         self.forward_passes = 0
         """Number of forward passes run so far (each yields every layer output)."""
         self.set_model(model, preprocess=preprocess, class_names=class_names, safe_mode=safe_mode,
-                       input_shape=input_shape)
+                       input_shape=input_shape, head=head, output=output)
         if self._state.is_default:
             from cnnviz_widgets.data.default_model import sample_images
 
@@ -131,13 +146,15 @@ class ModelInspector(traitlets.HasTraits):
         class_names: str | Sequence[str] | None = None,
         safe_mode: bool = True,
         input_shape: tuple[int, int, int] | None = None,
+        head: str = "auto",
+        output: int | str | None = None,
     ) -> None:
         """Replace the inspected model (same arguments as the constructor).
 
         The current image, if any, is kept and re-preprocessed for the new model. On any
         error the inspector keeps its previous model and image.
         """
-        state = self._build_state(model, preprocess, class_names, safe_mode, input_shape)
+        state = self._build_state(model, preprocess, class_names, safe_mode, input_shape, head, output)
         with self._lock:
             if self._image is not None:
                 self._image, self._batch, self._image_key = self._prepare(state, self._source)
@@ -147,7 +164,7 @@ class ModelInspector(traitlets.HasTraits):
         log.info("cnnviz: preprocessing %r (%s)", state.preprocess_name, state.preprocess_reason)
         self.model_version += 1
 
-    def _build_state(self, model, preprocess, class_names, safe_mode, input_shape) -> _ModelState:
+    def _build_state(self, model, preprocess, class_names, safe_mode, input_shape, head, output) -> _ModelState:
         is_default = model is None
         if is_default:
             from cnnviz_widgets.data.default_model import load_default_model
@@ -162,9 +179,8 @@ class ModelInspector(traitlets.HasTraits):
                 f"model must be a keras.Model, a path to a .keras/.h5 file, or None; got {type(model).__name__}")
 
         shape = resolve_input_shape(model, input_shape)
-        graph = cached_trace(model, shape)
-        n_classes = int(graph.output.shape[-1])
-        names = resolve_class_names(class_names, n_classes)
+        graph = cached_trace(model, shape, output, head)
+        names = resolve_class_names(class_names, graph.n_classes)
         pre_name, pre_fn, pre_reason = resolve_preprocessing(preprocess, model)
         spec = tf.TensorSpec((None, *shape), tf.float32)
         feature_model = graph.feature_model
@@ -232,6 +248,34 @@ class ModelInspector(traitlets.HasTraits):
     @property
     def n_classes(self) -> int:
         return len(self._state.class_names)
+
+    @property
+    def head(self) -> str:
+        """How the output is read as classes: ``softmax``, ``binary``, ``multilabel`` or ``score``."""
+        return self._state.graph.head
+
+    @property
+    def head_reason(self) -> str:
+        """Why that head was chosen (the auto rule, or "given by the caller")."""
+        return self._state.graph.head_reason
+
+    @property
+    def output_name(self) -> str:
+        """Name of the explained output (one of :attr:`output_names`)."""
+        return self._state.graph.output_name
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of every output of the model."""
+        return self._state.graph.output_names
+
+    @property
+    def output_description(self) -> str:
+        """One line on what is explained, e.g. ``"output 'age' (1 of 2), head 'score'"``."""
+        g = self._state.graph
+        where = (f"output {g.output_name!r} ({g.output_names.index(g.output_name) + 1} of {len(g.output_names)})"
+                 if len(g.output_names) > 1 else "single output")
+        return f"{where}, head {g.head!r} ({g.head_reason})"
 
     @property
     def output_activation(self) -> str:
@@ -309,7 +353,21 @@ class ModelInspector(traitlets.HasTraits):
                 results = {name: _read_only(np.asarray(t)[0]) for name, t in outputs.items()}
                 self.forward_passes += 1
                 self._cache.put(key, results)
+                problem = _non_finite(results)
+                if problem:
+                    warnings.warn(f"cnnviz: {problem}", RuntimeWarning, stacklevel=3)
             return results
+
+    @property
+    def output_problem(self) -> str | None:
+        """A sentence when the model's output for the current image is NaN or infinite, else None."""
+        return _non_finite(self._results())
+
+    def check_output(self) -> None:
+        """Raise :class:`NonFiniteOutputError` when the output for the current image is NaN or infinite."""
+        problem = self.output_problem
+        if problem:
+            raise NonFiniteOutputError(problem)
 
     def activations(self, layer_name: str) -> np.ndarray:
         """Output of one layer for the current image: float32 (h, w, c) for spatial layers.
@@ -321,26 +379,27 @@ class ModelInspector(traitlets.HasTraits):
 
     @property
     def outputs(self) -> np.ndarray:
-        """The model's own output for the current image, float32 (n_classes,)."""
+        """The explained output of the model for the current image, float32 (units,), as the model gives it."""
         return self._results()[OUTPUT_KEY]
 
     @property
     def logits(self) -> np.ndarray:
-        """Pre-softmax/sigmoid scores (n_classes,). For a model without a final softmax or
-        sigmoid the outputs themselves are taken as the logits."""
+        """Pre-softmax/sigmoid values of the output (units,). For a model without a final softmax
+        or sigmoid the outputs themselves are taken as the logits."""
         results = self._results()
         return results.get(LOGITS_KEY, results[OUTPUT_KEY])
 
     @property
+    def scores(self) -> np.ndarray:
+        """Per-class scores that the gradient methods explain, (n_classes,): the logits, and for a
+        binary head (-z, z)."""
+        return self._results()[SCORE_KEY]
+
+    @property
     def probabilities(self) -> np.ndarray:
-        """Class probabilities (n_classes,); a softmax of the outputs when the model has none."""
-        outputs = self.outputs
-        if self.output_activation != "none":
-            return outputs
-        if outputs.shape[-1] == 1:
-            return 1 / (1 + np.exp(-outputs))
-        shifted = np.exp(outputs - outputs.max())
-        return shifted / shifted.sum()
+        """Class probabilities (n_classes,) as the head reads them: summing to 1 for ``softmax``
+        and ``binary``, independent for ``multilabel``, the raw outputs for ``score``."""
+        return self._results()[PROBABILITY_KEY]
 
     def top_k(self, k: int = 5) -> list[Prediction]:
         """The ``k`` most probable classes as (index, name, probability), most probable first."""
@@ -362,13 +421,22 @@ class ModelInspector(traitlets.HasTraits):
         image = "no image" if self._image is None else f"image {self._image.shape[1]}x{self._image.shape[0]}"
         return (f"<ModelInspector {s.model.name!r}: {len(s.graph.records)} layers "
                 f"({len(self.conv_layer_names)} spatial), input {s.input_shape}, {self.n_classes} classes, "
-                f"{image}; preprocessing {s.preprocess_name!r} ({s.preprocess_reason})>")
+                f"{image}; {self.output_description}; "
+                f"preprocessing {s.preprocess_name!r} ({s.preprocess_reason})>")
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array, np.float32)
     array.flags.writeable = False
     return array
+
+
+def _non_finite(results: dict[str, np.ndarray]) -> str | None:
+    bad = [name for name in (OUTPUT_KEY, PROBABILITY_KEY) if not np.isfinite(results[name]).all()]
+    if not bad:
+        return None
+    return ("the model's output for this image is NaN or infinite (NaN weights, or an overflow in a layer); "
+            "its heatmaps and probabilities would be meaningless")
 
 
 def _digest(batch: np.ndarray) -> str:

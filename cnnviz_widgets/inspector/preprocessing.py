@@ -38,7 +38,8 @@ PREPROCESSORS: dict[str, Preprocess] = {
     "vgg16": _imagenet("caffe"),       # BGR, ImageNet mean subtracted (VGG16/19, ResNet v1)
     "resnet_v2": _imagenet("tf"),      # scaled to [-1, 1]
     "mobilenet_v2": _imagenet("tf"),   # scaled to [-1, 1]
-    "inception": _imagenet("tf"),      # InceptionV3, Xception
+    "inception": _imagenet("tf"),      # InceptionV3, Xception, InceptionResNetV2
+    "nasnet": _imagenet("tf"),         # NASNetMobile, NASNetLarge: scaled to [-1, 1]
     "densenet": _imagenet("torch"),    # [0, 1] then ImageNet mean/std
     "scale_0_1": _scale_0_1,
     "none": _identity,
@@ -52,7 +53,7 @@ _KNOWN_MODELS: list[tuple[str, str]] = [
     ("resnet50", "vgg16"), ("resnet101", "vgg16"), ("resnet152", "vgg16"),
     ("mobilenetv2", "mobilenet_v2"), ("mobilenet_", "mobilenet_v2"),
     ("inception_v3", "inception"), ("xception", "inception"), ("inception_resnet", "inception"),
-    ("densenet", "densenet"),
+    ("densenet", "densenet"), ("nasnet", "nasnet"),
     ("efficientnet", "none"), ("convnext", "none"), ("mobilenetv3", "none"), ("regnet", "none"),
 ]
 

@@ -51,10 +51,12 @@ def graph_for(model: ModelLike, input_shape: tuple[int, int, int] | None = None)
 
     An inspector's own graph is reused when the shape matches.
     """
-    if not isinstance(model, keras.Model) and hasattr(model, "graph"):
-        if input_shape is None or tuple(input_shape) == tuple(model.input_shape):
-            return model.graph
     net = keras_model(model)
+    if net is not model:
+        own = model.graph
+        if input_shape is None or tuple(input_shape) == tuple(model.input_shape):
+            return own
+        return cached_trace(net, resolve_input_shape(net, tuple(input_shape)), own.output_name, own.head)
     return cached_trace(net, resolve_input_shape(net, None if input_shape is None else tuple(input_shape)))
 
 
@@ -117,7 +119,7 @@ def class_indices(graph: TracedGraph, x: np.ndarray, class_index: ClassIndex,
         ArgumentError: a wrong count of classes or a class out of range.
     """
     n = len(x)
-    n_classes = int(graph.output.shape[-1])
+    n_classes = graph.n_classes
     if class_index is None and top_in_graph:
         return np.full(n, TOP_CLASS, np.int32)
     if class_index is None:
@@ -163,15 +165,13 @@ def run_chunked(fn: Callable[[np.ndarray], np.ndarray], items: np.ndarray, size:
 
 
 def score_tensor(graph: TracedGraph) -> Any:
-    """The class score that gradients start from: the logits when the model ends in softmax/sigmoid."""
-    return graph.logits if graph.logits is not None else graph.output
+    """Per-class scores (N, K) that gradients start from: the head's logits (see ``inspector.heads``)."""
+    return graph.score
 
 
 def probability_tensor(graph: TracedGraph) -> Any:
-    """Class probabilities: the model output, or a softmax of it when the model outputs raw scores."""
-    if graph.output_activation in ("softmax", "sigmoid") or int(graph.output.shape[-1]) == 1:
-        return graph.output
-    return keras.layers.Softmax(name="cnnviz_softmax")(graph.output)
+    """Per-class probabilities (N, K) for the graph's head."""
+    return graph.probability
 
 
 def cached(graph: TracedGraph, key: tuple, build: Callable[[], Any]) -> Any:
@@ -190,7 +190,7 @@ def submodel(graph: TracedGraph, outputs: tuple[str, ...]) -> keras.Model:
             if name == "score":
                 tensors.append(score_tensor(graph))
             elif name == "probability":
-                tensors.append(cached(graph, ("probability_tensor",), lambda: probability_tensor(graph)))
+                tensors.append(probability_tensor(graph))
             else:
                 tensors.append(graph.tensors[name])
         return keras.Model(graph.input, tensors[0] if len(tensors) == 1 else tensors)

@@ -367,7 +367,7 @@ def class_pattern(model: ModelLike, class_index: int | Sequence[int], *, steps: 
         uint8 (n, H, W, 3), one image per class.
     """
     graph = graph_for(model)
-    n_classes = int(graph.output.shape[-1])
+    n_classes = graph.n_classes
     indices = np.atleast_1d(np.asarray(class_index))
     if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0:
         raise ArgumentError(f"class_index must be an int or a non-empty sequence of ints; got {class_index!r}")

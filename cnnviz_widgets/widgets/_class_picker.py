@@ -14,6 +14,14 @@ from cnnviz_widgets.widgets import _checks as checks
 
 TOP = -1  # dropdown value meaning "the top prediction"
 
+CHART_TITLES = {
+    "softmax": "top predictions (click a bar)",
+    "binary": "both classes, p(0) = 1 - p(1) (click a bar)",
+    "multilabel": "top labels: independent probabilities, they do not sum to 1 (click a bar)",
+    "score": "raw outputs, not probabilities (click a bar)",
+}
+"""The top-k chart's title for each head (see :mod:`cnnviz_widgets.inspector.heads`)."""
+
 
 class ClassPicker(widgets.VBox):
     """Picks the class to explain. ``class_index`` None means "whatever the model predicts".
@@ -40,8 +48,8 @@ class ClassPicker(widgets.VBox):
         self.bars = bqplot.Bars(x=[""], y=[0.0], scales=scales, interactions={"click": "select"},
                                 colors=["#4c72b0"], selected_style={"fill": "#dd8452"},
                                 tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".1%"]))
-        axes = [bqplot.Axis(scale=scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}),
-                bqplot.Axis(scale=scales["y"], side="left", tick_format=".0%", num_ticks=3)]
+        self.axes_y = bqplot.Axis(scale=scales["y"], side="left", tick_format=".0%", num_ticks=3)
+        axes = [bqplot.Axis(scale=scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}), self.axes_y]
         self.figure = bqplot.Figure(marks=[self.track, self.bars], axes=axes, title="top predictions (click a bar)",
                                     fig_margin={"top": 30, "bottom": 45, "left": 45, "right": 10},
                                     layout=widgets.Layout(width="380px", height="210px"))
@@ -79,11 +87,20 @@ class ClassPicker(widgets.VBox):
             return
         self._top = self.inspector.top_k(min(self.k, self.inspector.n_classes))
         names = [p.name for p in self._top]
+        self.figure.title = CHART_TITLES[self.inspector.head]
+        y_scale = self.bars.scales["y"]
+        if self.inspector.head == "score":   # raw outputs: the axis spans them and zero
+            values = [p.probability for p in self._top]
+            y_scale.min, y_scale.max = min(0.0, *values), max(1e-6, *values)
+            self.axes_y.tick_format = ".3g"
+        else:
+            y_scale.min, y_scale.max = 0.0, 1.0
+            self.axes_y.tick_format = ".0%"
         with self.bars.hold_sync(), self.track.hold_sync():
             self.bars.selected = self.track.selected = None
             self.bars.x, self.track.x = names, names
             self.bars.y = [p.probability for p in self._top]
-            self.track.y = [1.0] * len(names)
+            self.track.y = [y_scale.max] * len(names)
         self._sync_controls()
 
     def resolved(self) -> int:
@@ -95,8 +112,9 @@ class ClassPicker(widgets.VBox):
     def describe(self) -> str:
         """e.g. ``'star (class 3), p = 97.1%'``."""
         index = self.resolved()
-        probability = float(self.inspector.probabilities[index])
-        return f"{self.inspector.class_names[index]} (class {index}), p = {probability:.1%}"
+        value = float(self.inspector.probabilities[index])
+        shown = f"output = {value:.4g}" if self.inspector.head == "score" else f"p = {value:.1%}"
+        return f"{self.inspector.class_names[index]} (class {index}), {shown}"
 
     # ------------------------------------------------------------------ controls <-> trait
     @traitlets.validate("class_index")

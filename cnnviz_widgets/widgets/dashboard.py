@@ -58,7 +58,8 @@ class Dashboard(widgets.VBox):
         inspector = self.inspector
         self.title.value = (f"<h3 style='margin:4px 0'>cnnviz · {html.escape(inspector.model.name)}</h3>"
                             f"<small>{len(inspector.layers)} layers, input "
-                            f"{'x'.join(map(str, inspector.input_shape))}, {inspector.n_classes} classes</small>")
+                            f"{'x'.join(map(str, inspector.input_shape))}, {inspector.n_classes} classes; "
+                            f"{html.escape(inspector.output_description)}</small>")
 
     @property
     def widgets(self) -> tuple:
