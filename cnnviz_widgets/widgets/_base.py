@@ -107,6 +107,16 @@ class ProgressArea(widgets.HBox):
         self.layout.display = None
 
 
+def stop_following(source: traitlets.HasTraits, handler: Callable, names: list[str]) -> None:
+    """``source.unobserve(handler, names)`` that may be called again: ``close()`` runs twice when a
+    widget is closed by hand and then garbage collected, or at interpreter exit."""
+    for name in names:
+        try:
+            source.unobserve(handler, names=name)
+        except ValueError:  # already removed
+            pass
+
+
 def guarded(method: Callable) -> Callable:
     """Run a widget method, showing any exception in its error area instead of raising."""
 
@@ -189,6 +199,8 @@ class InspectorWidget(widgets.VBox):
         self._stale = False
         with self._render_lock:
             try:
+                if self.inspector.has_image:
+                    self.inspector.check_output()   # NaN or infinite outputs: say so, draw nothing
                 complete = self._render()
             except Exception as exc:  # noqa: BLE001
                 log.debug("cnnviz: render failed", exc_info=True)
@@ -281,12 +293,9 @@ class InspectorWidget(widgets.VBox):
 
     def close(self) -> None:
         """Stop following the inspector and close the widget and its children."""
-        try:
-            self.inspector.unobserve(self._on_inspector_change, names=["image_version", "model_version"])
-        except ValueError:
-            pass
+        stop_following(self.inspector, self._on_inspector_change, ["image_version", "model_version"])
         self._runner.cancel()
         super().close()
 
 
-__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view"]
+__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view", "stop_following"]

@@ -11,6 +11,7 @@ import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.widgets import _checks as checks
+from cnnviz_widgets.widgets._base import stop_following
 
 TOP = -1  # dropdown value meaning "the top prediction"
 
@@ -160,5 +161,5 @@ class ClassPicker(widgets.VBox):
             self.class_index = self._top[position].index
 
     def close(self) -> None:
-        self.inspector.unobserve(self._on_inspector, names=["image_version", "model_version"])
+        stop_following(self.inspector, self._on_inspector, ["image_version", "model_version"])
         super().close()

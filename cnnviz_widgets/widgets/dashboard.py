@@ -12,7 +12,7 @@ import keras
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
-from cnnviz_widgets.widgets._base import InspectorWidget
+from cnnviz_widgets.widgets._base import InspectorWidget, stop_following
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.filter_gallery import FilterGallery
@@ -94,7 +94,7 @@ class Dashboard(widgets.VBox):
         return all(w.wait(timeout) for w in self.widgets)
 
     def close(self) -> None:
-        self.inspector.unobserve(self._show_title, names=["model_version"])
+        stop_following(self.inspector, self._show_title, ["model_version"])
         for child in (self.picker, self.classes, *self.widgets):
             child.close()
         super().close()

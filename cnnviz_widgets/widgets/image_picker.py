@@ -15,7 +15,7 @@ import traitlets
 from cnnviz_widgets.data.default_model import sample_images
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
-from cnnviz_widgets.widgets._base import ErrorArea, display_png, image_view
+from cnnviz_widgets.widgets._base import ErrorArea, display_png, image_view, stop_following
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 
@@ -120,5 +120,5 @@ class ImagePicker(widgets.VBox):
                 self._syncing = False
 
     def close(self) -> None:
-        self.inspector.unobserve(self._show_thumbnail, names=["image_version", "model_version"])
+        stop_following(self.inspector, self._show_thumbnail, ["image_version", "model_version"])
         super().close()
