@@ -1,11 +1,12 @@
-"""A least-recently-used cache bounded in bytes, for per-image forward-pass results."""
+"""Least-recently-used caches: bounded in bytes (per-image forward-pass results, widget results)
+or in entries (compiled functions and traces, whose size numpy cannot see)."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 
@@ -32,10 +33,11 @@ class ByteLRUCache:
     has its activations. Safe to use from several threads (widgets compute in the background).
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, size_of: Callable[[object], int] = nbytes_of) -> None:
         if max_bytes <= 0:
             raise ArgumentError(f"max_bytes must be positive, got {max_bytes}")
         self.max_bytes = int(max_bytes)
+        self._size_of = size_of
         self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.nbytes = 0
@@ -55,7 +57,7 @@ class ByteLRUCache:
 
     def put(self, key: Hashable, value) -> None:
         """Store ``value`` under ``key`` and evict old entries beyond the budget."""
-        size = nbytes_of(value)
+        size = self._size_of(value)
         with self._lock:
             if key in self._items:
                 self.nbytes -= self._items.pop(key)[1]
@@ -75,3 +77,8 @@ class ByteLRUCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def entry_cache(max_entries: int) -> ByteLRUCache:
+    """An LRU cache holding at most ``max_entries`` values, whatever their size."""
+    return ByteLRUCache(max_entries, size_of=lambda _value: 1)

@@ -43,6 +43,7 @@ from cnnviz_widgets.errors import (
     NotAnImageModelError,
     UnsupportedModelError,
 )
+from cnnviz_widgets.inspector.cache import ByteLRUCache, entry_cache
 from cnnviz_widgets.inspector.heads import class_count, head_tensors, resolve_head
 
 log = logging.getLogger("cnnviz_widgets")
@@ -56,6 +57,12 @@ SCORE_KEY = "__score__"
 PROBABILITY_KEY = "__probability__"
 
 _SOFT_ACTIVATIONS = ("softmax", "sigmoid")
+
+MAX_DERIVED = 64
+"""Compiled functions and sub-models kept per traced graph."""
+
+MAX_TRACES_PER_MODEL = 8
+"""Traces (input size, output, head) kept per model; the least recently used go first."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +114,9 @@ class TracedGraph:
     """Names of all the model's outputs (one for single-output models)."""
     parents: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     """For each recorded layer, the recorded layers whose outputs it was called on."""
-    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
-    """Per-graph cache of sub-models and compiled functions built by the methods."""
+    derived: ByteLRUCache = field(default_factory=lambda: entry_cache(MAX_DERIVED), repr=False, compare=False)
+    """Per-graph cache of sub-models and compiled functions built by the methods (at most
+    :data:`MAX_DERIVED`, least recently used dropped first); it lives as long as the graph."""
 
     def __post_init__(self) -> None:
         self._by_name = {r.name: r for r in self.records}
@@ -404,10 +412,13 @@ def cached_trace(model: keras.Model, input_shape: tuple[int, int, int], output: 
     """
     key = (tuple(int(d) for d in input_shape), output, head)
     with _TRACES_LOCK:
-        per_model = _TRACES.setdefault(model, {})
+        per_model = _TRACES.get(model)
+        if per_model is None:
+            per_model = _TRACES[model] = entry_cache(MAX_TRACES_PER_MODEL)
         graph = per_model.get(key)
         if graph is None:
-            graph = per_model[key] = trace_model(model, key[0], output, head)
+            graph = trace_model(model, key[0], output, head)
+            per_model.put(key, graph)
     return graph
 
 

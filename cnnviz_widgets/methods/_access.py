@@ -178,7 +178,8 @@ def cached(graph: TracedGraph, key: tuple, build: Callable[[], Any]) -> Any:
     """``graph.derived[key]``, built on first use."""
     value = graph.derived.get(key)
     if value is None:
-        value = graph.derived[key] = build()
+        value = build()
+        graph.derived.put(key, value)
     return value
 
 
