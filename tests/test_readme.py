@@ -32,6 +32,7 @@ COVERED = {
     "cw.load_default_model().save(\"shapes.keras\")": "test_your_own_model",
     "VGG16(weights=\"imagenet\")": "test_network_line_is_valid (needs the network to run)",
     "inspector.activations(\"block3_conv2\")": "test_model_inspector_lines",
+    "cats_vs_dogs = keras.Model(": "test_models_and_heads_block",
     "m.grad_cam(inspector, x)": "test_readme_methods_example_runs_and_says_what_it_claims",
     "cam.wait()": "test_readme_widgets_example_runs_and_says_what_it_claims",
     "-m cnnviz_widgets.export notebooks/00_tour.ipynb -o tour.html": "test_export_command",
@@ -137,3 +138,29 @@ def test_readme_widgets_example_runs_and_says_what_it_claims():
     assert cam.heatmap.shape == (96, 96) and cam.classes.describe().startswith("star")
     assert namespace["png"][:8] == b"\x89PNG\r\n\x1a\n"
     assert browser.channel == 5 and inspector.forward_passes == 1
+
+
+def test_models_and_heads_block():
+    namespace: dict = {}
+    exec(compile(block("cats_vs_dogs = keras.Model("), "README.md (Models and heads)", "exec"), namespace)
+    inspector = namespace["inspector"]
+    assert inspector.head == "binary" and inspector.class_names == ("cat", "dog")
+    p = float(inspector.probabilities[1])
+    assert float(inspector.probabilities[0]) == pytest.approx(1 - p, abs=1e-6)
+    assert namespace["cat_map"].shape == (1, 96, 96)
+
+
+def test_the_heads_table_is_the_heads_registry():
+    section = README.split("## Models and heads", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    assert rows == list(cw.HEADS)
+
+
+def test_the_widget_table_lists_every_declared_trait():
+    from cnnviz_widgets.widgets._controls import declared_controls
+
+    section = README.split("## Widgets", 1)[1].split("\n## ", 1)[0]
+    for widget in (cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper):
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{widget.__name__}(inspector)`"))
+        listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
+        assert listed == set(declared_controls(widget)), widget.__name__

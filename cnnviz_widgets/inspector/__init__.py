@@ -1,8 +1,8 @@
 """ModelInspector and the machinery that reaches every layer of any Keras model."""
 
-from cnnviz_widgets.inspector.heads import HEADS
 from cnnviz_widgets.inspector.graph import LayerRecord, TracedGraph, trace_model
+from cnnviz_widgets.inspector.heads import HEADS
 from cnnviz_widgets.inspector.model_inspector import ModelInspector, Prediction
 from cnnviz_widgets.inspector.preprocessing import PREPROCESSORS
 
-__all__ = ["HEADS", "LayerRecord", "ModelInspector", "PREPROCESSORS", "Prediction", "TracedGraph", "trace_model"]
+__all__ = ["HEADS", "PREPROCESSORS", "LayerRecord", "ModelInspector", "Prediction", "TracedGraph", "trace_model"]

@@ -67,6 +67,14 @@ class ByteLRUCache:
                 _, (_, old) = self._items.popitem(last=False)
                 self.nbytes -= old
 
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object]):
+        """The value for ``key``, or ``compute()`` stored under it (computed outside the lock)."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
+        return value
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

@@ -33,8 +33,8 @@ class OcclusionSweep:
     """Everything an occlusion sweep measured.
 
     Attributes:
-        heatmap: float32 (N, H, W): sensitivity per pixel, averaged over the patches covering it;
-            in [-1, 1] (not rescaled).
+        heatmap: float32 (N, H, W): sensitivity per pixel, averaged over the patches covering it
+            (0 where none does: a stride larger than the patch); in [-1, 1] (not rescaled).
         grid: float32 (N, rows, cols): sensitivity of each patch position (the coarse map).
         probabilities: float32 (N, rows, cols): class probability with the patch at each position.
         intact: float32 (N,): class probability of the intact image.
@@ -127,7 +127,8 @@ def occlusion_sweep(model: ModelLike, x: np.ndarray, class_index: ClassIndex = N
         counts[r:r + ph, c:c + pw] += 1
     shape = (n, len(rows), len(cols))
     return OcclusionSweep(
-        heatmap=(sums / counts).astype(np.float32), grid=sensitivity.reshape(shape).astype(np.float32),
+        # pixels that no patch covers (a stride larger than the patch) have no sensitivity: 0
+        heatmap=np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0), grid=sensitivity.reshape(shape).astype(np.float32),
         probabilities=probabilities.reshape(shape), intact=intact.astype(np.float32),
         rows=rows, cols=cols, patch=(ph, pw), classes=classes,
     )

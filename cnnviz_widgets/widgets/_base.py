@@ -27,6 +27,7 @@ import traitlets
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.render import to_png
+from cnnviz_widgets.widgets._controls import ControlBinder, check_declared, declared_controls
 from cnnviz_widgets.widgets._runner import LatestOnlyRunner, Progress
 from cnnviz_widgets.widgets._saving import SaveArea, default_png_path, widget_stem, write_png
 
@@ -45,6 +46,13 @@ def display_png(array: np.ndarray, side: int = DISPLAY_SIDE) -> bytes:
     if longest > side:
         return to_png(array, max_side=side)
     return to_png(array, scale=max(1, side // longest))
+
+
+def layer_options(inspector: ModelInspector, names: list[str],
+                  shape_of: Callable[[Any], tuple] = lambda record: record.output_shape) -> list[tuple[str, str]]:
+    """Dropdown options ``("name  HxWxC", name)`` for the layers ``names`` (``shape_of`` picks the
+    shape shown: the output shape by default, a kernel shape for filters)."""
+    return [(f"{name}  {'x'.join(map(str, shape_of(inspector.layer(name))))}", name) for name in names]
 
 
 def image_view(*css_classes: str) -> widgets.Image:
@@ -159,14 +167,76 @@ class InspectorWidget(widgets.VBox):
         # the widget's own traits (channel=3, patch=16...) are set once its controls and layer
         # lists exist, so that their checks can see them; the rest go to the VBox
         own = set(self.class_trait_names()) - set(widgets.VBox.class_trait_names())
-        self._initial_traits = {name: kwargs.pop(name) for name in list(kwargs) if name in own}
+        order = list(declared_controls(type(self)))
+        given = {name: kwargs.pop(name) for name in list(kwargs) if name in own}
+        # declaration order: a layer is set before its channel, a patch before the step
+        self._initial_traits = dict(sorted(given.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order
+                                           else len(order)))
+        self._binder: ControlBinder | None = None
+        self._fitting = False
         super().__init__(**kwargs)
         self.add_class("cnnviz-widget")
         self.inspector.observe(self._on_inspector_change, names=["image_version", "model_version"])
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = sorted({name for klass in cls.__mro__ for name, value in vars(klass).items()
+                        if isinstance(value, traitlets.TraitType) and "control" in value.metadata})
+        if names:  # one traitlets validator for every declared trait: checks run before a value is stored
+            cls._check_declared_traits = traitlets.validate(*names)(check_declared)
+
     # ------------------------------------------------------------------ lifecycle
+    def build_controls(self) -> None:
+        """Build the declared controls (see :mod:`~cnnviz_widgets.widgets._controls`), bind them to
+        their traits, and fit options, bounds and defaults to the model. Subclasses call it once,
+        when the state the checks read (layer lists...) exists and before laying out the controls."""
+        specs = declared_controls(type(self))
+        self._binder = ControlBinder(self, specs, self.errors.show)
+        self.observe(self._on_declared_change, names=list(specs))
+        self._fitting = True
+        try:
+            self._binder.follow_model()
+        finally:
+            self._fitting = False
+
+    @property
+    def controls(self) -> dict[str, widgets.Widget]:
+        """The control of each declared trait that has one, by trait name."""
+        return dict(self._binder.controls) if self._binder else {}
+
+    def _on_declared_change(self, change: dict) -> None:
+        if self._fitting:
+            return  # a value fitted to another's change; the outer change redraws
+        self._fitting = True
+        try:
+            self._binder.fit_all()   # dependents: a channel within the new layer, a step within the sweep
+        except Exception as exc:  # noqa: BLE001 - the value itself was valid; show what went wrong after it
+            self.errors.show(exc)
+        finally:
+            self._fitting = False
+        handler = declared_controls(type(self))[change["name"]].on_change
+        if handler is not None:
+            guarded(getattr(type(self), handler))(self)
+
+    def cached(self, kind: str, *params: Hashable, compute: Callable[[], Any], per: str = "image") -> Any:
+        """A result from the inspector's shared results cache, computed now when missing.
+
+        The key is (the current image key, or the model version for ``per="model"``, ``kind``,
+        ``*params``), so results never outlive the image or model they were computed for.
+        """
+        return self.inspector.results.get_or_compute(self.result_key(kind, *params, per=per), compute)
+
+    def result_key(self, kind: str, *params: Hashable, per: str = "image") -> tuple:
+        """The results-cache key of ``kind`` with ``params`` for the current image (or model)."""
+        if per not in ("image", "model"):
+            raise ArgumentError(f"per must be 'image' or 'model'; got {per!r}")
+        scope = self.inspector.image_key if per == "image" else self.inspector.model_version
+        return (scope, kind, *params)
+
     def _finish_init(self, children: list[widgets.Widget]) -> None:
         for name, value in self._initial_traits.items():
+            if value is None and not self.traits()[name].allow_none:
+                continue  # layer=None and the like: keep the automatic choice
             setattr(self, name, value)
         self.children = [*children, self.save_area, self.progress, self.errors]
         self._building = False
@@ -178,11 +248,18 @@ class InspectorWidget(widgets.VBox):
     def _on_inspector_change(self, change: dict) -> None:
         if change["name"] == "model_version":
             self._failed = None
-            self._on_model_change()
+            self._fitting = True
+            try:
+                self._on_model_change()
+                if self._binder is not None:
+                    self._binder.follow_model()
+            finally:
+                self._fitting = False
         self.refresh()
 
     def _on_model_change(self) -> None:
-        """Subclasses refill their layer lists here (called before refresh)."""
+        """Subclasses update what their checks read (layer lists...) here; the declared controls
+        then follow the new model, and the view is refreshed."""
 
     @traitlets.observe("active")
     def _on_active(self, change: dict) -> None:
@@ -298,4 +375,5 @@ class InspectorWidget(widgets.VBox):
         super().close()
 
 
-__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view", "stop_following"]
+__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view", "layer_options",
+           "stop_following"]

@@ -120,7 +120,8 @@ class ClassPicker(widgets.VBox):
     # ------------------------------------------------------------------ controls <-> trait
     @traitlets.validate("class_index")
     def _check_class(self, proposal: dict) -> int | None:
-        return checks.in_range(proposal, 0, self.inspector.n_classes - 1, note=" (or None for the top prediction)")
+        return checks.require_in_range("class_index", proposal["value"], 0, self.inspector.n_classes - 1,
+                                       allow_none=True, note=" (or None for the top prediction)")
 
     @traitlets.observe("class_index")
     def _on_class(self, change: dict) -> None:

@@ -25,11 +25,15 @@ from cnnviz_widgets.methods import (
 )
 from cnnviz_widgets.render import COLORMAPS, colorize, enlarge, overlay, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, layer_options
 from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 
 COMPARE_TILE = 160
+
+METHOD_OPTIONS = [(m.label, m.name) for m in HEATMAP_METHODS.values()]
+"""(label, name) of every heatmap method, for the method and compare lists."""
 
 
 def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int) -> tuple:
@@ -46,47 +50,54 @@ class CamOverlay(InspectorWidget):
         chart: show the top-k bar chart (the dashboard has its own).
     """
 
-    method = traitlets.Unicode("grad_cam", help="Heatmap method (a key of HEATMAP_METHODS).")
-    layer = traitlets.Unicode(help="Target layer of the CAM methods (preset to the automatic choice).")
-    class_index = traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction.")
-    alpha = traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1.")
-    colormap = traitlets.Unicode("jet", help="A matplotlib colormap name.")
-    compare = traitlets.Tuple(help="Methods shown side by side (empty: no comparison).")
+    method = control(
+        traitlets.Unicode("grad_cam", help="Heatmap method (a key of HEATMAP_METHODS)."),
+        check=checks.among(HEATMAP_METHODS), attribute="method_dropdown",
+        make=lambda w: widgets.Dropdown(description="method", options=METHOD_OPTIONS,
+                                        layout=widgets.Layout(width="260px")))
+    layer = control(
+        traitlets.Unicode(help="Target layer of the CAM methods (preset to the automatic choice)."),
+        check=checks.layer_among(lambda w: w._spatial, "has no spatial output for a CAM"),
+        options=lambda w: layer_options(w.inspector, w._spatial), reset=lambda w: w.default_layer,
+        reset_on_model=True, attribute="layer_dropdown",
+        make=lambda w: widgets.Dropdown(description="layer", layout=widgets.Layout(width="300px")))
+    class_index = control(
+        traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction."),
+        check=checks.between(0, lambda w: w.inspector.n_classes - 1, note=" (or None for the top prediction)"),
+        reset=lambda w: None, reset_on_model=True, attribute="classes", value_trait="class_index",
+        make=lambda w: ClassPicker(w.inspector, chart=w._chart))
+    alpha = control(
+        traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1."),
+        check=checks.between(0.0, 1.0), attribute="alpha_slider",
+        make=lambda w: widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05))
+    colormap = control(
+        traitlets.Unicode("jet", help="A matplotlib colormap name."),
+        check=checks.among(COLORMAPS), attribute="colormap_dropdown",
+        make=lambda w: widgets.Dropdown(description="colormap", options=COLORMAPS,
+                                        layout=widgets.Layout(width="220px")))
+    compare = control(
+        traitlets.Tuple(help="Methods shown side by side (empty: no comparison)."),
+        check=checks.each_among(HEATMAP_METHODS), attribute="compare_select",
+        make=lambda w: widgets.SelectMultiple(options=METHOD_OPTIONS, rows=len(METHOD_OPTIONS),
+                                              description="compare", layout=widgets.Layout(width="260px")))
 
-    def __init__(self, inspector: ModelInspector | None = None, *, method: str = "grad_cam", chart: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(self, inspector: ModelInspector | None = None, *, chart: bool = True, **kwargs: Any) -> None:
+        self._chart = chart
         super().__init__(inspector, **kwargs)
-        self.method_dropdown = widgets.Dropdown(
-            description="method", options=[(m.label, m.name) for m in HEATMAP_METHODS.values()],
-            layout=widgets.Layout(width="260px"))
-        self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="300px"))
         self.layer_reason = widgets.HTML("")
-        self.alpha_slider = widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05)
-        self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
-                                                  layout=widgets.Layout(width="220px"))
-        self.compare_select = widgets.SelectMultiple(
-            options=[(m.label, m.name) for m in HEATMAP_METHODS.values()], rows=8,
-            description="compare", layout=widgets.Layout(width="260px"))
         self.faithfulness_button = widgets.Button(description="Deletion / insertion AUC", icon="check",
                                                   layout=widgets.Layout(width="220px"))
         self.faithfulness_button.on_click(lambda _: self.request_faithfulness())
         self.faithfulness = widgets.HTML("")
         self.faithfulness.add_class("cnnviz-faithfulness")
-        self.classes = ClassPicker(self.inspector, chart=chart)
         self.overlay_view = image_view("cnnviz-map", "cnnviz-cam")
         self.heatmap_view = image_view("cnnviz-heatmap")
         self.compare_view = image_view("cnnviz-compare")
         self.compare_view.layout.display = "none"
         self.caption = widgets.HTML("")
 
-        self._fill_layers()
-        for name, control in (("method", self.method_dropdown), ("layer", self.layer_dropdown),
-                              ("alpha", self.alpha_slider), ("colormap", self.colormap_dropdown),
-                              ("compare", self.compare_select)):
-            widgets.link((self, name), (control, "value"))
-        widgets.link((self, "class_index"), (self.classes, "class_index"))
-        self.method = method
-        self.observe(self.refresh, names=["method", "layer", "class_index", "alpha", "colormap", "compare"])
+        self._on_model_change()
+        self.build_controls()
         controls = widgets.VBox([self.method_dropdown, widgets.HBox([self.layer_dropdown, self.layer_reason]),
                                  self.alpha_slider, self.colormap_dropdown])
         views = widgets.HBox([
@@ -97,39 +108,13 @@ class CamOverlay(InspectorWidget):
         extras = widgets.HBox([self.compare_select, widgets.VBox([self.faithfulness_button, self.faithfulness])])
         self._finish_init([controls, views, extras, self.compare_view])
 
-    # ------------------------------------------------------------------ layers and checks
-    def _fill_layers(self) -> None:
-        spatial = [r for r in self.inspector.layers if r.is_spatial]
-        self._spatial = [r.name for r in spatial]
-        self.layer_dropdown.options = [(f"{r.name}  {'x'.join(map(str, r.output_shape))}", r.name) for r in spatial]
+    # ------------------------------------------------------------------ layers
+    def _on_model_change(self) -> None:
+        self._spatial = [r.name for r in self.inspector.layers if r.is_spatial]
         name, reason = default_cam_layer(self.inspector)
         self.default_layer = name
+        """The automatic CAM layer of the current model."""
         self.layer_reason.value = f"<small>auto: <b>{html.escape(name)}</b> ({html.escape(reason)})</small>"
-        self.layer = name
-
-    def _on_model_change(self) -> None:
-        with self.hold_trait_notifications():
-            self.class_index = None
-            self._fill_layers()
-        self.classes.update()
-
-    @traitlets.validate("method")
-    def _check_method(self, proposal: dict) -> str:
-        return checks.one_of(proposal, HEATMAP_METHODS)
-
-    @traitlets.validate("layer")
-    def _check_layer(self, proposal: dict) -> str:
-        return checks.layer_among(self.inspector, proposal, self._spatial, "has no spatial output for a CAM")
-
-    @traitlets.validate("alpha")
-    def _check_alpha(self, proposal: dict) -> float:
-        return checks.in_range(proposal, 0.0, 1.0)
-
-    @traitlets.validate("compare")
-    def _check_compare(self, proposal: dict) -> tuple:
-        for name in proposal["value"]:
-            checks.one_of({"value": name, "trait": proposal["trait"]}, HEATMAP_METHODS)
-        return tuple(proposal["value"])
 
     # ------------------------------------------------------------------ computing
     def heatmap_key(self, method: str | None = None) -> tuple:
@@ -141,14 +126,13 @@ class CamOverlay(InspectorWidget):
         maps = {}
         for i, name in enumerate(methods):
             key = _heatmap_key(image_key, name, layer, class_index)
-            found = self.inspector.results.get(key)
-            if found is None:
-                def step(done: int, total: int, i: int = i) -> None:
-                    progress(round(1000 * (i + done / max(total, 1)) / len(methods)), 1000)
 
-                found = heatmap(self.inspector, batch, name, class_index, layer, progress=step)[0]
-                self.inspector.results.put(key, found)
-            maps[name] = found
+            def step(done: int, total: int, i: int = i) -> None:
+                progress(round(1000 * (i + done / max(total, 1)) / len(methods)), 1000)
+
+            maps[name] = self.inspector.results.get_or_compute(
+                key, lambda name=name, step=step: heatmap(self.inspector, batch, name, class_index, layer,
+                                                          progress=step)[0])
             progress(round(1000 * (i + 1) / len(methods)), 1000)
         return maps
 
@@ -187,17 +171,16 @@ class CamOverlay(InspectorWidget):
         return self._evaluate(lambda d, t: None, steps)
 
     def _evaluate(self, progress: Progress, steps: int = 32) -> dict[str, float]:
-        key = self.faithfulness_key()
-        found = self.inspector.results.get(key)
-        if found is None:
+        def compute() -> dict[str, float]:
             heat = self.heatmap if self.heatmap is not None else self.compute()
             batch, cls = self.inspector.batch, self.classes.resolved()
             deletion = float(deletion_auc(self.inspector, batch, heat[None], cls, steps=steps,
                                           progress=lambda d, t: progress(d, 2 * t))[0])
             insertion = float(insertion_auc(self.inspector, batch, heat[None], cls, steps=steps,
                                             progress=lambda d, t: progress(t + d, 2 * t))[0])
-            found = {"deletion_auc": deletion, "insertion_auc": insertion}
-            self.inspector.results.put(key, found)
+            return {"deletion_auc": deletion, "insertion_auc": insertion}
+
+        found = self.inspector.results.get_or_compute(self.faithfulness_key(), compute)
         self._render_faithfulness(found)
         return found
 

@@ -21,11 +21,14 @@ from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import filter_patterns, filter_weights, filter_weights_rgb
 from cnnviz_widgets.render import colorize, enlarge, tile_grid, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
+from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 
 TILE_SIDE = 64
 ATLAS_MARGIN = 5  # seed 003's stitched grid
+MODES = (("weights", "weights"), ("patterns", "patterns"))
+RECIPES = (("robust", "robust"), ("classic", "classic"))
 
 
 class FilterGallery(InspectorWidget):
@@ -38,30 +41,42 @@ class FilterGallery(InspectorWidget):
         page_size: filters per page (patterns of one page are computed in one batch).
     """
 
-    layer = traitlets.Unicode(help="Qualified name of a convolution layer.")
-    mode = traitlets.Unicode("weights", help="'weights' (kernels) or 'patterns' (gradient ascent).")
-    page = traitlets.Int(0, help="Page of filters shown, 0-based.")
-    page_size = traitlets.Int(16, help="Filters per page.")
-    recipe = traitlets.Unicode("robust", help="Pattern recipe: 'robust' (default) or 'classic' (the seeds').")
-    steps = traitlets.Int(None, allow_none=True, help="Gradient-ascent steps (None: the recipe's default).")
-    input_channel = traitlets.Int(0, help="Input channel of the kernels shown (layers not reading RGB).")
+    layer = control(
+        traitlets.Unicode(help="Qualified name of a convolution layer."),
+        check=checks.layer_among(lambda w: w._conv, "is not a 2-D convolution"),
+        options=lambda w: layer_options(w.inspector, w._conv, shape_of=lambda record: record.kernel_shape),
+        reset=lambda w: w._conv[0] if w._conv else None, attribute="layer_dropdown",
+        make=lambda w: widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px")))
+    mode = control(
+        traitlets.Unicode("weights", help="'weights' (kernels) or 'patterns' (gradient ascent)."),
+        check=checks.among(MODES), attribute="mode_buttons",
+        make=lambda w: widgets.ToggleButtons(options=MODES, style={"button_width": "90px"}))
+    page_size = control(traitlets.Int(16, help="Filters per page, 1..256."), check=checks.between(1, 256))
+    page = control(
+        traitlets.Int(0, help="Page of filters shown, 0-based."),
+        check=checks.between(0, lambda w: w.n_pages - 1, note=lambda w: f" for layer {w.layer!r}"),
+        bounds=lambda w: (0, w.n_pages - 1), reset=lambda w: 0, attribute="page_slider",
+        make=lambda w: widgets.IntSlider(description="page", min=0, max=0))
+    recipe = control(
+        traitlets.Unicode("robust", help="Pattern recipe: 'robust' (default) or 'classic' (the seeds')."),
+        check=checks.among(RECIPES), attribute="recipe_buttons",
+        make=lambda w: widgets.ToggleButtons(options=RECIPES, style={"button_width": "80px"}, tooltips=[
+            "decorrelated Fourier image, jitter, rotation, Adam", "the seeds' normalised gradient ascent"]))
+    steps = control(traitlets.Int(None, allow_none=True,
+                                  help="Gradient-ascent steps, 1..5000 (None: the recipe's default)."),
+                    check=checks.between(1, 5000))
+    input_channel = control(
+        traitlets.Int(0, help="Input channel of the kernels shown (layers not reading RGB)."),
+        check=checks.between(0, lambda w: w.n_input_channels - 1, note=lambda w: f" for layer {w.layer!r}"),
+        bounds=lambda w: (0, w.n_input_channels - 1), reset=lambda w: 0, attribute="input_channel_slider",
+        make=lambda w: widgets.IntSlider(description="input ch.", min=0, max=0))
 
-    def __init__(self, inspector: ModelInspector | None = None, *, layer: str | None = None, mode: str = "weights",
-                 page_size: int = 16, **kwargs: Any) -> None:
+    def __init__(self, inspector: ModelInspector | None = None, **kwargs: Any) -> None:
         super().__init__(inspector, **kwargs)
-        self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px"))
-        self.mode_buttons = widgets.ToggleButtons(options=[("weights", "weights"), ("patterns", "patterns")],
-                                                  style={"button_width": "90px"})
-        self.recipe_buttons = widgets.ToggleButtons(options=[("robust", "robust"), ("classic", "classic")],
-                                                    style={"button_width": "80px"}, tooltips=[
-                                                        "decorrelated Fourier image, jitter, rotation, Adam",
-                                                        "the seeds' normalised gradient ascent"])
-        self.page_slider = widgets.IntSlider(description="page", min=0, max=0)
         self.previous_button = widgets.Button(icon="chevron-left", layout=widgets.Layout(width="40px"))
         self.next_button = widgets.Button(icon="chevron-right", layout=widgets.Layout(width="40px"))
         self.previous_button.on_click(lambda _: self._turn(-1))
         self.next_button.on_click(lambda _: self._turn(1))
-        self.input_channel_slider = widgets.IntSlider(description="input ch.", min=0, max=0)
         self.gallery_view = image_view("cnnviz-map", "cnnviz-filters")
         self.caption = widgets.HTML("")
         self.path_box = widgets.Text(value="filters_atlas.png", description="save as",
@@ -73,15 +88,10 @@ class FilterGallery(InspectorWidget):
         self.save_layer_button.on_click(lambda _: self._save_in_background(True))
         self.saved = widgets.HTML("")
 
-        self.page_size = page_size
-        self._fill_layers(layer)
-        for name, control in (("layer", self.layer_dropdown), ("mode", self.mode_buttons),
-                              ("recipe", self.recipe_buttons), ("page", self.page_slider),
-                              ("input_channel", self.input_channel_slider)):
-            widgets.link((self, name), (control, "value"))
-        self.mode = mode
-        self.observe(self._on_layer, names=["layer", "page_size"])
-        self.observe(self.refresh, names=["mode", "page", "recipe", "steps", "input_channel"])
+        self._on_model_change()
+        self.build_controls()
+        self.observe(self._show_input_channel, names=["layer"])
+        self._show_input_channel()
         controls = widgets.VBox([
             widgets.HBox([self.layer_dropdown, self.mode_buttons, self.recipe_buttons]),
             widgets.HBox([self.previous_button, self.page_slider, self.next_button, self.input_channel_slider]),
@@ -90,46 +100,28 @@ class FilterGallery(InspectorWidget):
         self._finish_init([controls, self.gallery_view, self.caption, export])
 
     # ------------------------------------------------------------------ layers and pages
-    def _fill_layers(self, wanted: str | None = None) -> None:
-        records = [r for r in self.inspector.layers if r.kernel_shape is not None and len(r.kernel_shape) == 4]
-        if not records:
-            self._conv = []
-            self.layer_dropdown.options = []
-            self.errors.show("This model has no 2-D convolution layer to show filters of.")
-            return
-        self._conv = [r.name for r in records]
-        self.layer_dropdown.options = [(f"{r.name}  {'x'.join(map(str, r.kernel_shape))}", r.name) for r in records]
-        current = wanted or (self.layer if self.layer in self._conv else self._conv[0])
-        self.layer = self.inspector.graph.resolve(current)
-        self._fit_pages()
-
     def _on_model_change(self) -> None:
-        self._fill_layers()
+        self._conv = [r.name for r in self.inspector.layers if r.kernel_shape is not None and len(r.kernel_shape) == 4]
+        if not self._conv:
+            self.errors.show("This model has no 2-D convolution layer to show filters of.")
 
-    @guarded
-    def _on_layer(self, change: dict) -> None:
-        self._fit_pages()
-        self.refresh()
+    def _show_input_channel(self, *_: Any) -> None:
+        if self._conv:
+            self.input_channel_slider.layout.display = "none" if self._is_rgb_layer() else None
 
     @property
     def n_filters(self) -> int:
         """Number of filters (output channels) of the current layer."""
-        return int(self.inspector.layer(self.layer).kernel_shape[-1])
+        return int(self.inspector.layer(self.layer).kernel_shape[-1]) if self._conv else 0
 
     @property
     def n_pages(self) -> int:
-        return -(-self.n_filters // self.page_size)
+        return max(1, -(-self.n_filters // self.page_size))
 
-    def _fit_pages(self) -> None:
-        kernel = self.inspector.layer(self.layer).kernel_shape
-        with self.hold_trait_notifications():
-            if self.page >= self.n_pages:
-                self.page = 0
-            if self.input_channel >= kernel[2]:
-                self.input_channel = 0
-            self.page_slider.max = self.n_pages - 1
-            self.input_channel_slider.max = kernel[2] - 1
-        self.input_channel_slider.layout.display = "none" if self._is_rgb_layer() else None
+    @property
+    def n_input_channels(self) -> int:
+        """Input channels of the current layer's kernels."""
+        return int(self.inspector.layer(self.layer).kernel_shape[2]) if self._conv else 1
 
     def _turn(self, delta: int) -> None:
         self.page = int(np.clip(self.page + delta, 0, self.n_pages - 1))
@@ -142,46 +134,20 @@ class FilterGallery(InspectorWidget):
         page = self.page if page is None else page
         return list(range(page * self.page_size, min((page + 1) * self.page_size, self.n_filters)))
 
-    @traitlets.validate("layer")
-    def _check_layer(self, proposal: dict) -> str:
-        return checks.layer_among(self.inspector, proposal, self._conv, "is not a 2-D convolution")
-
-    @traitlets.validate("mode")
-    def _check_mode(self, proposal: dict) -> str:
-        return checks.one_of(proposal, ("weights", "patterns"))
-
-    @traitlets.validate("recipe")
-    def _check_recipe(self, proposal: dict) -> str:
-        return checks.one_of(proposal, ("robust", "classic"))
-
-    @traitlets.validate("page")
-    def _check_page(self, proposal: dict) -> int:
-        return checks.in_range(proposal, 0, self.n_pages - 1, note=f" for layer {self.layer!r}")
-
-    @traitlets.validate("page_size", "steps")
-    def _check_positive(self, proposal: dict) -> int | None:
-        return checks.in_range(proposal, 1)
-
     # ------------------------------------------------------------------ tiles
     def weight_tiles(self, filters: list[int]) -> np.ndarray:
         """Kernels of ``filters`` as uint8 tiles (n, kh, kw, 3): RGB for a layer reading the image,
         else the kernel slice of ``input_channel`` in grey, normalised over the layer (seed 001)."""
+        layer = self.layer
         if self._is_rgb_layer():
-            key = (self.inspector.model_version, "weights_rgb", self.layer)
-            weights = self.inspector.results.get(key)
-            if weights is None:
-                weights = filter_weights_rgb(self.inspector, self.layer)
-                self.inspector.results.put(key, weights)
+            weights = self.cached("weights_rgb", layer, per="model",
+                                  compute=lambda: filter_weights_rgb(self.inspector, layer))
             return (weights[filters] * 255.0 + 0.5).astype(np.uint8)
-        key = (self.inspector.model_version, "weights", self.layer)
-        weights = self.inspector.results.get(key)
-        if weights is None:
-            weights = filter_weights(self.inspector, self.layer)
-            self.inspector.results.put(key, weights)
+        weights = self.cached("weights", layer, per="model", compute=lambda: filter_weights(self.inspector, layer))
         return colorize(np.moveaxis(weights[:, :, self.input_channel, filters], -1, 0), "gray")
 
     def _pattern_key(self, index: int) -> tuple:
-        return (self.inspector.model_version, "pattern", self.layer, self.recipe, self.steps, index)
+        return self.result_key("pattern", self.layer, self.recipe, self.steps, index, per="model")
 
     def _missing_patterns(self, filters: list[int]) -> list[int]:
         return [i for i in filters if self.inspector.results.get(self._pattern_key(i)) is None]

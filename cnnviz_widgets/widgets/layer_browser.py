@@ -18,7 +18,8 @@ from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
 from cnnviz_widgets.render import COLORMAPS, channel_grid, colorize, normalize, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
+from cnnviz_widgets.widgets._controls import control
 
 NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
 
@@ -33,26 +34,37 @@ class LayerBrowser(InspectorWidget):
         images_per_row: channels per row of the grid (16, as in the seeds).
     """
 
-    layer = traitlets.Unicode(help="Qualified name of the layer shown (spatial layers only).")
-    channel = traitlets.Int(0, help="Channel shown large, 0-based.")
-    colormap = traitlets.Unicode("viridis", help="A matplotlib colormap name.")
-    normalization = traitlets.Unicode("per_channel", help="'per_channel' (as the seeds) or 'shared' (layer range).")
-    images_per_row = traitlets.Int(16, help="Channels per row of the grid.")
+    layer = control(
+        traitlets.Unicode(help="Qualified name of the layer shown (spatial layers only)."),
+        check=checks.layer_among(lambda w: w._spatial, "has no spatial output"),
+        options=lambda w: layer_options(w.inspector, w._spatial),
+        reset=lambda w: w._spatial[-1],
+        attribute="layer_dropdown", css=("cnnviz-layer-select",),
+        make=lambda w: widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px")))
+    channel = control(
+        traitlets.Int(0, help="Channel shown large, 0-based."),
+        check=checks.between(0, lambda w: w.n_channels - 1, note=lambda w: f" for layer {w.layer!r}"),
+        bounds=lambda w: (0, w.n_channels - 1), reset=lambda w: 0,
+        attribute="channel_slider", css=("cnnviz-channel-slider",),
+        make=lambda w: widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True,
+                                         layout=widgets.Layout(width="520px")))
+    colormap = control(
+        traitlets.Unicode("viridis", help="A matplotlib colormap name."),
+        check=checks.among(COLORMAPS), attribute="colormap_dropdown",
+        make=lambda w: widgets.Dropdown(description="colormap", options=COLORMAPS,
+                                        layout=widgets.Layout(width="220px")))
+    normalization = control(
+        traitlets.Unicode("per_channel", help="'per_channel' (as the seeds) or 'shared' (layer range)."),
+        check=checks.among(NORMALIZATIONS), attribute="normalization_buttons",
+        make=lambda w: widgets.ToggleButtons(options=NORMALIZATIONS, style={"button_width": "105px"},
+                                             tooltips=["each channel stretched to its own range",
+                                                       "one range for the whole layer"]))
+    images_per_row = control(traitlets.Int(16, help="Channels per row of the grid, 1..256."),
+                             check=checks.between(1, 256))
 
-    def __init__(self, inspector: ModelInspector | None = None, *, layer: str | None = None,
-                 images_per_row: int = 16, **kwargs: Any) -> None:
+    def __init__(self, inspector: ModelInspector | None = None, **kwargs: Any) -> None:
         self._rendering = False  # True while the view is redrawn (chart selections are then ours, not a click)
         super().__init__(inspector, **kwargs)
-        self.layer_dropdown = widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px"))
-        self.channel_slider = widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True,
-                                                layout=widgets.Layout(width="520px"))
-        self.layer_dropdown.add_class("cnnviz-layer-select")
-        self.channel_slider.add_class("cnnviz-channel-slider")
-        self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
-                                                  layout=widgets.Layout(width="220px"))
-        self.normalization_buttons = widgets.ToggleButtons(options=NORMALIZATIONS, style={"button_width": "105px"},
-                                                           tooltips=["each channel stretched to its own range",
-                                                                     "one range for the whole layer"])
         self.input_view = image_view("cnnviz-input")
         self.channel_view = image_view("cnnviz-map", "cnnviz-channel")
         self.grid_view = image_view("cnnviz-grid")
@@ -75,13 +87,8 @@ class LayerBrowser(InspectorWidget):
         self.sparsity_chart.add_class("cnnviz-sparsity")
         self._sparsity_bars.observe(self._layer_from_chart, "selected")
 
-        self._fill_layers(layer)
-        for name, control in (("layer", self.layer_dropdown), ("channel", self.channel_slider),
-                              ("colormap", self.colormap_dropdown), ("normalization", self.normalization_buttons)):
-            widgets.link((self, name), (control, "value"))
-        self.images_per_row = images_per_row
-        self.observe(self.refresh, names=["channel", "colormap", "normalization", "images_per_row"])
-        self.observe(self._on_layer, names=["layer"])
+        self._on_model_change()
+        self.build_controls()
         views = widgets.HBox([
             widgets.VBox([widgets.HTML("<b>input</b>"), self.input_view]),
             widgets.VBox([widgets.HTML("<b>channel</b>"), self.channel_view, self.stats]),
@@ -92,46 +99,13 @@ class LayerBrowser(InspectorWidget):
                            self.grid_view])
 
     # ------------------------------------------------------------------ layers
-    def _fill_layers(self, wanted: str | None = None) -> None:
-        records = [r for r in self.inspector.layers if r.is_spatial]
-        self._spatial = [r.name for r in records]
-        options = [(f"{r.name}  {'x'.join(str(d) for d in r.output_shape)}", r.name) for r in records]
-        current = wanted or (self.layer if self.layer in self._spatial else None) or self._spatial[-1]
-        self.layer_dropdown.options = options
-        self.layer = self.inspector.graph.resolve(current)
-        self._fit_channel()
-
-    def _fit_channel(self) -> None:
-        channels = self.inspector.layer(self.layer).output_shape[-1]
-        with self.hold_trait_notifications():
-            if self.channel >= channels:
-                self.channel = 0
-            self.channel_slider.max = channels - 1
-
     def _on_model_change(self) -> None:
-        self._fill_layers()
+        self._spatial = [r.name for r in self.inspector.layers if r.is_spatial]
 
-    @traitlets.validate("layer")
-    def _check_layer(self, proposal: dict) -> str:
-        return checks.layer_among(self.inspector, proposal, self._spatial, "has no spatial output")
-
-    @traitlets.validate("channel")
-    def _check_channel(self, proposal: dict) -> int:
-        channels = self.inspector.layer(self.layer).output_shape[-1]
-        return checks.in_range(proposal, 0, channels - 1, note=f" for layer {self.layer!r}")
-
-    @traitlets.validate("normalization")
-    def _check_normalization(self, proposal: dict) -> str:
-        return checks.one_of(proposal, [value for _, value in NORMALIZATIONS])
-
-    @traitlets.validate("images_per_row")
-    def _check_per_row(self, proposal: dict) -> int:
-        return checks.in_range(proposal, 1)
-
-    @guarded
-    def _on_layer(self, change: dict) -> None:
-        self._fit_channel()
-        self.refresh()
+    @property
+    def n_channels(self) -> int:
+        """Channels of the layer shown."""
+        return int(self.inspector.layer(self.layer).output_shape[-1]) if self.layer else 1
 
     @guarded
     def _layer_from_chart(self, change: dict) -> None:
@@ -143,12 +117,7 @@ class LayerBrowser(InspectorWidget):
     def statistics(self, layer: str | None = None) -> ChannelStatistics:
         """Channel statistics of ``layer`` (default: the current one) for the current image."""
         name = self.inspector.graph.resolve(layer or self.layer)
-        key = (self.inspector.image_key, "channel_statistics", name)
-        stats = self.inspector.results.get(key)
-        if stats is None:
-            stats = channel_statistics(self.inspector.activations(name))
-            self.inspector.results.put(key, stats)
-        return stats
+        return self.cached("channel_statistics", name, compute=lambda: channel_statistics(self.inspector.activations(name)))
 
     def blank_fractions(self) -> dict[str, float]:
         """Fraction of blank (all-zero) channels in every spatial layer, for the current image."""
@@ -170,15 +139,13 @@ class LayerBrowser(InspectorWidget):
         return self.grid_view.value
 
     def _grid_png(self) -> bytes:
-        key = (self.inspector.image_key, "channel_grid_png", self.layer, self.colormap, self.normalization,
-               self.images_per_row)
-        data = self.inspector.results.get(key)
-        if data is None:
+        def compute() -> np.ndarray:
             grid = channel_grid(self.inspector.activations(self.layer), colormap=self.colormap,
                                 normalization=self.normalization, per_row=self.images_per_row)
-            data = np.frombuffer(to_png(grid, scale=max(1, 512 // grid.shape[1])), np.uint8)
-            self.inspector.results.put(key, data)
-        return data.tobytes()
+            return np.frombuffer(to_png(grid, scale=max(1, 512 // grid.shape[1])), np.uint8)
+
+        return self.cached("channel_grid_png", self.layer, self.colormap, self.normalization, self.images_per_row,
+                           compute=compute).tobytes()
 
     def _render(self) -> bool:
         if not self.inspector.has_image:

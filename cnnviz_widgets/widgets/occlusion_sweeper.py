@@ -18,11 +18,12 @@ import traitlets
 from PIL import Image, ImageFilter
 
 from cnnviz_widgets.inspector import ModelInspector
-from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep
+from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep, patch_positions
 from cnnviz_widgets.render import COLORMAPS, draw_box, mask_view, normalize, overlay
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 
 FILLS = (("mean colour", "mean"), ("grey", "grey"), ("blur", "blur"), ("colour", "colour"))
@@ -46,34 +47,48 @@ class OcclusionSweeper(InspectorWidget):
             (``fill_color``).
     """
 
-    patch = traitlets.Int(help="Side of the square patch, in input pixels.")
-    stride = traitlets.Int(help="Step between patches, in input pixels.")
-    fill = traitlets.Unicode("mean", help="'mean', 'grey', 'blur' or 'colour'.")
-    fill_color = traitlets.Unicode("#ff00ff", help="Colour used when fill == 'colour'.")
-    class_index = traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction.")
-    step = traitlets.Int(0, help="Position shown by the step-through, 0-based in raster order.")
-    alpha = traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1.")
-    colormap = traitlets.Unicode("jet", help="A matplotlib colormap name.")
+    patch = control(
+        traitlets.Int(help="Side of the square patch, in input pixels."),
+        check=checks.between(1, lambda w: w.side, note=" pixels"), bounds=lambda w: (1, w.side),
+        reset=lambda w: max(2, round(w.side / 8)), attribute="patch_slider", css=("cnnviz-patch-slider",),
+        make=lambda w: widgets.IntSlider(description="patch", min=1, max=2, continuous_update=False))
+    stride = control(
+        traitlets.Int(help="Step between patches, in input pixels."),
+        check=checks.between(1, lambda w: w.side, note=" pixels"), bounds=lambda w: (1, w.side),
+        reset=lambda w: min(w.patch, w.side) or 1, attribute="stride_slider",
+        make=lambda w: widgets.IntSlider(description="stride", min=1, max=2, continuous_update=False))
+    fill = control(
+        traitlets.Unicode("mean", help="'mean', 'grey', 'blur' or 'colour'."),
+        check=checks.among(FILLS), attribute="fill_dropdown",
+        make=lambda w: widgets.Dropdown(description="fill", options=FILLS, layout=widgets.Layout(width="220px")))
+    fill_color = control(
+        traitlets.Unicode("#ff00ff", help="Colour used when fill == 'colour'."),
+        check=checks.hex_color, attribute="color_picker",
+        make=lambda w: widgets.ColorPicker(concise=True, layout=widgets.Layout(width="40px")))
+    class_index = control(
+        traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction."),
+        check=checks.between(0, lambda w: w.inspector.n_classes - 1, note=" (or None for the top prediction)"),
+        reset=lambda w: None, reset_on_model=True, attribute="classes", value_trait="class_index",
+        make=lambda w: ClassPicker(w.inspector, chart=w._chart))
+    step = control(
+        traitlets.Int(0, help="Position shown by the step-through, 0-based in raster order."),
+        check=checks.between(0, lambda w: w.n_steps - 1, note=lambda w: f" ({w.n_steps} patch positions)"),
+        bounds=lambda w: (0, w.n_steps - 1), reset=lambda w: 0, attribute="step_slider",
+        css=("cnnviz-step-slider",), make=lambda w: widgets.IntSlider(description="step", min=0, max=0))
+    alpha = control(
+        traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1."),
+        check=checks.between(0.0, 1.0), attribute="alpha_slider",
+        make=lambda w: widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05))
+    colormap = control(
+        traitlets.Unicode("jet", help="A matplotlib colormap name."),
+        check=checks.among(COLORMAPS), attribute="colormap_dropdown",
+        make=lambda w: widgets.Dropdown(description="colormap", options=COLORMAPS,
+                                        layout=widgets.Layout(width="220px")))
 
-    def __init__(self, inspector: ModelInspector | None = None, *, patch: int | None = None,
-                 stride: int | None = None, chart: bool = False, **kwargs: Any) -> None:
+    def __init__(self, inspector: ModelInspector | None = None, *, chart: bool = False, **kwargs: Any) -> None:
+        self._chart = chart
         super().__init__(inspector, **kwargs)
-        side = min(self.inspector.input_size)
-        self.patch_slider = widgets.IntSlider(description="patch", min=2, max=max(2, side // 2),
-                                              continuous_update=False)
-        self.stride_slider = widgets.IntSlider(description="stride", min=1, max=max(2, side // 2),
-                                               continuous_update=False)
-        self.fill_dropdown = widgets.Dropdown(description="fill", options=FILLS, layout=widgets.Layout(width="220px"))
-        self.color_picker = widgets.ColorPicker(concise=True, layout=widgets.Layout(width="40px"))
-        self.alpha_slider = widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05)
-        self.colormap_dropdown = widgets.Dropdown(description="colormap", options=COLORMAPS,
-                                                  layout=widgets.Layout(width="220px"))
-        self.step_slider = widgets.IntSlider(description="step", min=0, max=0)
-        self.patch_slider.add_class("cnnviz-patch-slider")
-        self.step_slider.add_class("cnnviz-step-slider")
         self.play = widgets.Play(interval=300, min=0, max=0)
-        widgets.jslink((self.play, "value"), (self.step_slider, "value"))
-        self.classes = ClassPicker(self.inspector, chart=chart)
         self.overlay_view = image_view("cnnviz-map", "cnnviz-occlusion")
         self.mask_view = image_view("cnnviz-mask")
         self.step_view = image_view("cnnviz-step")
@@ -91,17 +106,10 @@ class OcclusionSweeper(InspectorWidget):
             layout=widgets.Layout(width="420px", height="220px"))
         self.curve.add_class("cnnviz-occlusion-curve")
 
-        default_patch = max(2, round(side / 8))
-        self.patch = patch if patch is not None else default_patch
-        self.stride = stride if stride is not None else self.patch
-        for name, control in (("patch", self.patch_slider), ("stride", self.stride_slider),
-                              ("fill", self.fill_dropdown), ("fill_color", self.color_picker),
-                              ("alpha", self.alpha_slider), ("colormap", self.colormap_dropdown),
-                              ("step", self.step_slider)):
-            widgets.link((self, name), (control, "value"))
-        widgets.link((self, "class_index"), (self.classes, "class_index"))
-        self.observe(self.refresh, names=["patch", "stride", "fill", "fill_color", "class_index", "step", "alpha",
-                                          "colormap"])
+        self.build_controls()
+        widgets.jslink((self.play, "value"), (self.step_slider, "value"))
+        self.observe(self._fit_play, names=["patch", "stride"])
+        self._fit_play()
         controls = widgets.VBox([widgets.HBox([self.patch_slider, self.stride_slider]),
                                  widgets.HBox([self.fill_dropdown, self.color_picker, self.alpha_slider,
                                                self.colormap_dropdown])])
@@ -115,32 +123,22 @@ class OcclusionSweeper(InspectorWidget):
                                 self.curve])
         self._finish_init([controls, views, stepper])
 
-    # ------------------------------------------------------------------ checks
-    @traitlets.validate("patch", "stride")
-    def _check_size(self, proposal: dict) -> int:
-        return checks.in_range(proposal, 1, min(self.inspector.input_size), note=" pixels")
+    # ------------------------------------------------------------------ geometry
+    @property
+    def side(self) -> int:
+        """The shorter side of the model input, in pixels (the largest patch)."""
+        return int(min(self.inspector.input_size))
 
-    @traitlets.validate("fill")
-    def _check_fill(self, proposal: dict) -> str:
-        return checks.one_of(proposal, [value for _, value in FILLS])
+    @property
+    def n_steps(self) -> int:
+        """Patch positions of the sweep for the current patch and stride, in raster order."""
+        if self.patch < 1 or self.stride < 1:
+            return 1
+        h, w = self.inspector.input_size
+        return len(patch_positions(h, self.patch, self.stride)) * len(patch_positions(w, self.patch, self.stride))
 
-    @traitlets.validate("fill_color")
-    def _check_color(self, proposal: dict) -> str:
-        _hex_to_rgb(proposal["value"])
-        return proposal["value"]
-
-    @traitlets.validate("alpha")
-    def _check_alpha(self, proposal: dict) -> float:
-        return checks.in_range(proposal, 0.0, 1.0)
-
-    def _on_model_change(self) -> None:
-        side = min(self.inspector.input_size)
-        with self.hold_trait_notifications():
-            self.class_index = None
-            self.patch_slider.max = self.stride_slider.max = max(2, side // 2)
-            self.patch = min(self.patch, side)
-            self.stride = min(self.stride, side)
-        self.classes.update()
+    def _fit_play(self, *_: Any) -> None:
+        self.play.max = max(0, self.n_steps - 1)
 
     # ------------------------------------------------------------------ computing
     def _fill_value(self) -> str | np.ndarray:
@@ -155,7 +153,7 @@ class OcclusionSweeper(InspectorWidget):
 
     def sweep_key(self) -> tuple:
         fill = self.fill_color if self.fill == "colour" else self.fill
-        return (self.inspector.image_key, "occlusion", self.classes.resolved(), self.patch, self.stride, fill)
+        return self.result_key("occlusion", self.classes.resolved(), self.patch, self.stride, fill)
 
     @property
     def sweep(self) -> OcclusionSweep | None:
@@ -164,11 +162,7 @@ class OcclusionSweeper(InspectorWidget):
 
     def compute(self) -> OcclusionSweep:
         """Run (or fetch) the current sweep now, in the caller's thread."""
-        key = self.sweep_key()
-        found = self.inspector.results.get(key)
-        if found is None:
-            found = self._sweep_job()(None)
-            self.inspector.results.put(key, found)
+        found = self.inspector.results.get_or_compute(self.sweep_key(), lambda: self._sweep_job()(None))
         self.refresh()
         return found
 
@@ -206,10 +200,6 @@ class OcclusionSweeper(InspectorWidget):
             self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
             self.mask_view.value = display_png(mask_view(image, heat))
         n_steps = sweep.probabilities[0].size
-        if self.step >= n_steps:
-            self.step = 0  # renders again through the observer
-            return True
-        self.step_slider.max = self.play.max = n_steps - 1
         self._render_step(sweep, image)
         drop = float(sweep.intact[0] - sweep.probabilities[0].min())
         self.caption.value = (f"<small>{html.escape(self.classes.describe())}<br>{n_steps} patches of "

@@ -183,3 +183,24 @@ def test_a_feature_extractor_output_is_explained_by_its_channel_means():
     inspector.set_image(random_image(16, seed=7))
     assert inspector.head == "score" and "feature map" in inspector.head_reason
     np.testing.assert_allclose(inspector.scores, inspector.activations("conv").mean(axis=(0, 1)), atol=1e-5)
+
+
+@pytest.mark.parametrize("method", list(cw.methods.HEATMAP_METHODS))
+def test_every_heatmap_method_explains_both_classes_of_a_binary_head(method):
+    model = conv_net(L.Dense(1, activation="sigmoid"), seed=11)
+    inspector = cw.ModelInspector(model)
+    inspector.set_image(random_image(24, seed=9))
+    maps = [cw.heatmap(inspector, inspector.batch, method, cls, "conv")[0] for cls in (0, 1)]
+    for heat in maps:
+        assert heat.shape == (24, 24) and np.isfinite(heat).all()
+        assert 0.0 <= heat.min() and heat.max() <= 1.0
+    assert max(float(m.max()) for m in maps) == pytest.approx(1.0)
+
+
+def test_class_patterns_for_both_binary_classes_differ():
+    model = conv_net(L.Dense(1, activation="sigmoid"), seed=12)
+    patterns = cw.class_pattern(model, [0, 1], steps=4, seed=0)
+    assert patterns.shape == (2, 24, 24, 3)
+    assert (patterns[0] != patterns[1]).any()
+    with pytest.raises(cw.ArgumentError, match="has 2 classes"):
+        cw.class_pattern(model, 2, steps=1)

@@ -62,6 +62,7 @@ def test_traces_and_compiled_functions_go_with_their_models():
     import psutil
 
     process = psutil.Process()
+    gc.collect()                                    # models of earlier tests that are already unreachable
     baseline = trace_count()
     refs, rss = [], []
     for i in range(20):
@@ -70,12 +71,12 @@ def test_traces_and_compiled_functions_go_with_their_models():
         inspector.set_image(random_image(32, seed=i))
         cw.grad_cam(inspector, inspector.batch)
         cw.saliency(model, inspector.batch)                  # a second trace route: the raw model
-        assert trace_count() >= baseline + 1
+        assert len(graph_module._TRACES[model]) >= 1
         refs.append(weakref.ref(model))
         del model, inspector
         gc.collect()
         rss.append(process.memory_info().rss)
-    assert trace_count() == baseline
+    assert trace_count() <= baseline
     assert all(ref() is None for ref in refs)
     # memory settles: the last ten models add no more than a few MB each on top of the first ten
     assert rss[-1] - rss[9] < 10 * 8 * 2**20, [round(r / 2**20) for r in rss]

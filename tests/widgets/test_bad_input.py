@@ -76,8 +76,8 @@ def nan_model() -> keras.Model:
 
 def test_nan_outputs_warn_and_every_widget_says_so():
     inspector = cw.ModelInspector(nan_model())
+    inspector.set_image(random_image(32))
     with pytest.warns(RuntimeWarning, match="NaN or infinite"):
-        inspector.set_image(random_image(32))
         _ = inspector.probabilities
     assert "NaN or infinite" in inspector.output_problem
     with pytest.raises(cw.NonFiniteOutputError, match="NaN weights, or an overflow"):
