@@ -204,3 +204,14 @@ def test_class_patterns_for_both_binary_classes_differ():
     assert (patterns[0] != patterns[1]).any()
     with pytest.raises(cw.ArgumentError, match="has 2 classes"):
         cw.class_pattern(model, 2, steps=1)
+
+
+def test_a_binary_classifier_reloaded_from_h5_has_two_classes(tmp_path):
+    model = conv_net(L.Dense(1, activation="sigmoid"), seed=13)
+    path = tmp_path / "cats_vs_dogs.h5"
+    model.save(path)
+    inspector = cw.ModelInspector(str(path), class_names=["cat", "dog"])
+    inspector.set_image(random_image(24, seed=4))
+    p1 = float(np.asarray(model(inspector.batch))[0, 0])
+    assert inspector.head == "binary"
+    np.testing.assert_allclose(inspector.probabilities, [1 - p1, p1], atol=1e-6)
