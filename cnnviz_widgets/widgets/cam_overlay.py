@@ -23,12 +23,12 @@ from cnnviz_widgets.methods import (
     heatmap_method,
     insertion_auc,
 )
-from cnnviz_widgets.render import COLORMAPS, colorize, enlarge, overlay, tile_grid
+from cnnviz_widgets.render import colorize, enlarge, overlay, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, layer_options
-from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
+from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait
 
 COMPARE_TILE = 160
 
@@ -61,20 +61,9 @@ class CamOverlay(InspectorWidget):
         options=lambda w: layer_options(w.inspector, w._spatial), reset=lambda w: w.default_layer,
         reset_on_model=True, attribute="layer_dropdown",
         make=lambda w: widgets.Dropdown(description="layer", layout=widgets.Layout(width="300px")))
-    class_index = control(
-        traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction."),
-        check=checks.between(0, lambda w: w.inspector.n_classes - 1, note=" (or None for the top prediction)"),
-        reset=lambda w: None, reset_on_model=True, attribute="classes", value_trait="class_index",
-        make=lambda w: ClassPicker(w.inspector, chart=w._chart))
-    alpha = control(
-        traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1."),
-        check=checks.between(0.0, 1.0), attribute="alpha_slider",
-        make=lambda w: widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05))
-    colormap = control(
-        traitlets.Unicode("jet", help="A matplotlib colormap name."),
-        check=checks.among(COLORMAPS), attribute="colormap_dropdown",
-        make=lambda w: widgets.Dropdown(description="colormap", options=COLORMAPS,
-                                        layout=widgets.Layout(width="220px")))
+    class_index = class_index_trait()
+    alpha = alpha_trait()
+    colormap = colormap_trait("jet")
     compare = control(
         traitlets.Tuple(help="Methods shown side by side (empty: no comparison)."),
         check=checks.each_among(HEATMAP_METHODS), attribute="compare_select",

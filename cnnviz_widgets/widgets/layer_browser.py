@@ -16,10 +16,11 @@ import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
-from cnnviz_widgets.render import COLORMAPS, channel_grid, colorize, normalize, to_png
+from cnnviz_widgets.render import channel_grid, colorize, normalize, to_png
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
 from cnnviz_widgets.widgets._controls import control
+from cnnviz_widgets.widgets._shared_traits import colormap_trait
 
 NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
 
@@ -48,11 +49,7 @@ class LayerBrowser(InspectorWidget):
         attribute="channel_slider", css=("cnnviz-channel-slider",),
         make=lambda w: widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True,
                                          layout=widgets.Layout(width="520px")))
-    colormap = control(
-        traitlets.Unicode("viridis", help="A matplotlib colormap name."),
-        check=checks.among(COLORMAPS), attribute="colormap_dropdown",
-        make=lambda w: widgets.Dropdown(description="colormap", options=COLORMAPS,
-                                        layout=widgets.Layout(width="220px")))
+    colormap = colormap_trait("viridis")
     normalization = control(
         traitlets.Unicode("per_channel", help="'per_channel' (as the seeds) or 'shared' (layer range)."),
         check=checks.among(NORMALIZATIONS), attribute="normalization_buttons",

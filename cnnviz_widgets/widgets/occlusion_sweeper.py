@@ -19,12 +19,12 @@ from PIL import Image, ImageFilter
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep, patch_positions
-from cnnviz_widgets.render import COLORMAPS, draw_box, mask_view, normalize, overlay
+from cnnviz_widgets.render import draw_box, mask_view, normalize, overlay
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
-from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
+from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait
 
 FILLS = (("mean colour", "mean"), ("grey", "grey"), ("blur", "blur"), ("colour", "colour"))
 
@@ -65,25 +65,14 @@ class OcclusionSweeper(InspectorWidget):
         traitlets.Unicode("#ff00ff", help="Colour used when fill == 'colour'."),
         check=checks.hex_color, attribute="color_picker",
         make=lambda w: widgets.ColorPicker(concise=True, layout=widgets.Layout(width="40px")))
-    class_index = control(
-        traitlets.Int(None, allow_none=True, help="Class to explain; None for the top prediction."),
-        check=checks.between(0, lambda w: w.inspector.n_classes - 1, note=" (or None for the top prediction)"),
-        reset=lambda w: None, reset_on_model=True, attribute="classes", value_trait="class_index",
-        make=lambda w: ClassPicker(w.inspector, chart=w._chart))
+    class_index = class_index_trait()
     step = control(
         traitlets.Int(0, help="Position shown by the step-through, 0-based in raster order."),
         check=checks.between(0, lambda w: w.n_steps - 1, note=lambda w: f" ({w.n_steps} patch positions)"),
         bounds=lambda w: (0, w.n_steps - 1), reset=lambda w: 0, attribute="step_slider",
         css=("cnnviz-step-slider",), make=lambda w: widgets.IntSlider(description="step", min=0, max=0))
-    alpha = control(
-        traitlets.Float(0.5, help="Weight of the heatmap in the overlay, 0..1."),
-        check=checks.between(0.0, 1.0), attribute="alpha_slider",
-        make=lambda w: widgets.FloatSlider(description="alpha", min=0.0, max=1.0, step=0.05))
-    colormap = control(
-        traitlets.Unicode("jet", help="A matplotlib colormap name."),
-        check=checks.among(COLORMAPS), attribute="colormap_dropdown",
-        make=lambda w: widgets.Dropdown(description="colormap", options=COLORMAPS,
-                                        layout=widgets.Layout(width="220px")))
+    alpha = alpha_trait()
+    colormap = colormap_trait("jet")
 
     def __init__(self, inspector: ModelInspector | None = None, *, chart: bool = False, **kwargs: Any) -> None:
         self._chart = chart
