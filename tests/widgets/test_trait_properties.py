@@ -125,3 +125,14 @@ def test_every_declared_trait_refuses_junk_and_keeps_drawing(widget_class):
     assert widget.wait(60) and widget.png == png and not widget.errors.message
     assert np.frombuffer(png, np.uint8).size > 100
     widget.close()
+
+
+def test_a_refused_value_from_a_control_puts_the_control_back():
+    sweeper = cw.OcclusionSweeper(shared_inspector(), fill="colour")
+    assert sweeper.fill_color == "#ff00ff"
+    sweeper.color_picker.value = "red"        # ColorPicker takes colour names; the widget wants #rrggbb
+    assert sweeper.fill_color == "#ff00ff" and sweeper.color_picker.value == "#ff00ff"
+    assert "fill_color must look like '#80a0ff'; got 'red'" in sweeper.errors.message
+    sweeper.color_picker.value = "#00ff00"    # a good value from the control goes through
+    assert sweeper.fill_color == "#00ff00"
+    sweeper.close()
