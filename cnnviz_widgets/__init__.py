@@ -12,6 +12,7 @@ from cnnviz_widgets import methods, render
 from cnnviz_widgets.data.default_model import default_model_report, load_default_model, sample_images
 from cnnviz_widgets.data.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
 from cnnviz_widgets.data.shapes import generate_shapes
+from cnnviz_widgets.dataset import Scan, load_scan, scan, shapes_dataset
 from cnnviz_widgets.errors import (
     ArgumentError,
     ChannelCountError,
@@ -68,6 +69,7 @@ __all__ = [
     "HEADS",
     "PREPROCESSORS",
     "SHAPE_CLASS_NAMES",
+    "Scan",
     "ArgumentError",
     "CamOverlay",
     "ChannelCountError",
@@ -110,6 +112,7 @@ __all__ = [
     "integrated_gradients",
     "layer_cam",
     "load_default_model",
+    "load_scan",
     "methods",
     "occlusion",
     "occlusion_sweep",
@@ -117,6 +120,8 @@ __all__ = [
     "render",
     "saliency",
     "sample_images",
+    "scan",
     "score_cam",
     "set_max_image_pixels",
+    "shapes_dataset",
 ]

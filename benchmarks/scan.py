@@ -1,0 +1,91 @@
+"""Benchmark: a dataset scan against plain ``model.predict`` over the same images and batch size.
+
+The scan runs the same forward pass plus every spatial layer's per-channel max / argmax / mean
+inside one compiled function and merges streaming top-k tables in numpy; ``predict`` only
+predicts. Throughput ratio = predict time / scan time (>= 0.95 is the target). Both read the same
+images from memory: ``predict`` gets them preprocessed in advance, the scan converts and
+preprocesses each batch itself (so it does more). Both are warmed up once.
+
+Also the resident memory of a scan of 1,000 and of 10,000 images (the growth must stay under
+100 MB: no activation is kept).
+
+Usage: python benchmarks/scan.py [--model default|vgg16|both] [--images 2000] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import cnnviz_widgets as cw  # noqa: E402
+
+
+def throughput(inspector: cw.ModelInspector, images: np.ndarray, batch_size: int) -> None:
+    x = inspector.preprocess(images.astype(np.float32))      # predict gets its input ready-made
+    warm = min(len(x), 2 * batch_size)
+    inspector.model.predict(x[:warm], batch_size=batch_size, verbose=0)
+    cw.scan(inspector, images[:warm], batch_size=batch_size)
+    start = time.perf_counter()
+    inspector.model.predict(x, batch_size=batch_size, verbose=0)
+    predict = time.perf_counter() - start
+    start = time.perf_counter()
+    result = cw.scan(inspector, images, batch_size=batch_size)   # converts and preprocesses as it goes
+    scanned = time.perf_counter() - start
+    print(f"  {len(x)} images, batch {batch_size}: predict {predict:6.2f} s ({len(x) / predict:6.0f} img/s), "
+          f"scan of {len(result.layers)} layers {scanned:6.2f} s ({len(x) / scanned:6.0f} img/s); "
+          f"throughput ratio scan / predict = {predict / scanned:.2f}")
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def memory(inspector: cw.ModelInspector) -> None:
+    def chunks(n: int):
+        for start in range(0, n, 500):
+            yield from cw.shapes_dataset(min(500, n - start), seed=start).images
+
+    cw.scan(inspector, np.stack(list(chunks(200))), batch_size=64)
+    for n in (1_000, 10_000):
+        import tensorflow as tf
+
+        dataset = tf.data.Dataset.from_generator(lambda n=n: chunks(n), output_signature=tf.TensorSpec(
+            (96, 96, 3), tf.uint8))
+        before = rss_mb()
+        result = cw.scan(inspector, dataset, batch_size=64)
+        print(f"  {n:6d} images streamed: RSS {before:7.1f} -> {rss_mb():7.1f} MB ({len(result)} scanned)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=["default", "vgg16", "both"], default="both")
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--memory", action="store_true", help="also measure RSS at 1,000 and 10,000 images")
+    args = parser.parse_args()
+    if args.model in ("default", "both"):
+        print("== default model (96 px)")
+        inspector = cw.ModelInspector()
+        throughput(inspector, cw.shapes_dataset(args.images, seed=1).images, 64)
+        if args.memory:
+            memory(inspector)
+    if args.model in ("vgg16", "both"):
+        print("== VGG16 (weights=None, 224 px)")
+        inspector = cw.ModelInspector(keras.applications.VGG16(weights=None), preprocess="vgg16")
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, (max(64, args.images // 8), 224, 224, 3), dtype=np.uint8)
+        throughput(inspector, images, 32)
+
+
+if __name__ == "__main__":
+    main()
