@@ -154,3 +154,24 @@ def as_source(data: Any) -> DataSource:
     raise ArgumentError(
         "data must be a folder, a list of image paths, an array of images, (images, labels), "
         f"cw.shapes_dataset(...) or a tf.data.Dataset; got {type(data).__name__}")
+
+
+class ImageLookup:
+    """The image behind each of a scan's sources: a path is read from disk, ``array[i]`` and
+    ``dataset[i]`` are taken from ``data`` (the same data that was scanned)."""
+
+    def __init__(self, data: Any = None) -> None:
+        self._data = data
+        self._by_source: dict[str, Any] | None = None
+
+    def __call__(self, source: str) -> Any:
+        """Anything ``load_rgb`` takes, for ``source``."""
+        if not source.startswith(("array[", "dataset[")):
+            return source
+        if self._data is None:
+            raise ArgumentError(f"The image {source!r} came from in-memory data: pass data=... to show it")
+        if self._by_source is None:
+            self._by_source = {item.source: item.image for item in as_source(self._data).items()}
+        if source not in self._by_source:
+            raise ArgumentError(f"{source!r} is not in the data given ({len(self._by_source)} items)")
+        return self._by_source[source]

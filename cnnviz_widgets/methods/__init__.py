@@ -4,6 +4,7 @@ One file per family: ``cams`` (Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM), ``sal
 (gradients, SmoothGrad, integrated gradients), ``occlusion``, ``filters`` (kernel weights),
 ``patterns`` (activation maximization), ``statistics`` (feature-map statistics),
 ``metrics`` (pointing game, deletion/insertion), ``target_layer`` (the default CAM layer),
+``receptive_field`` (the input pixels a unit sees),
 ``registry`` (every heatmap method by name).
 Each function takes a Keras model or a ModelInspector and a model-ready float32 batch.
 """
@@ -20,6 +21,7 @@ from cnnviz_widgets.methods.patterns import (
     filter_patterns,
     pixel_to_input,
 )
+from cnnviz_widgets.methods.receptive_field import ReceptiveField, crop_field, receptive_field
 from cnnviz_widgets.methods.registry import HEATMAP_METHODS, HeatmapMethod, heatmap, heatmap_method
 from cnnviz_widgets.methods.saliency import integrated_gradients, integrated_gradients_attributions, saliency
 from cnnviz_widgets.methods.statistics import ChannelStatistics, channel_statistics
@@ -33,9 +35,11 @@ __all__ = [
     "ChannelStatistics",
     "ClassicRecipe",
     "OcclusionSweep",
+    "ReceptiveField",
     "RobustRecipe",
     "channel_statistics",
     "class_pattern",
+    "crop_field",
     "default_cam_layer",
     "deletion_auc",
     "filter_patterns",
@@ -55,6 +59,7 @@ __all__ = [
     "perturbation_curve",
     "pixel_to_input",
     "pointing_game",
+    "receptive_field",
     "saliency",
     "score_cam",
 ]

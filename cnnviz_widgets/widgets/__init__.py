@@ -8,10 +8,11 @@ traits, shows errors inside itself and computes expensive results in the backgro
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.dashboard import Dashboard, explore
+from cnnviz_widgets.widgets.dataset_browser import DatasetBrowser
 from cnnviz_widgets.widgets.filter_gallery import FilterGallery
 from cnnviz_widgets.widgets.image_picker import ImagePicker
 from cnnviz_widgets.widgets.layer_browser import LayerBrowser
 from cnnviz_widgets.widgets.occlusion_sweeper import OcclusionSweeper
 
-__all__ = ["CamOverlay", "ClassPicker", "Dashboard", "FilterGallery", "ImagePicker", "LayerBrowser",
+__all__ = ["CamOverlay", "ClassPicker", "Dashboard", "DatasetBrowser", "FilterGallery", "ImagePicker", "LayerBrowser",
            "OcclusionSweeper", "explore"]

@@ -50,6 +50,7 @@ class ControlSpec:
     reset: Callable[[Any], Any] | None
     on_change: str | None
     reset_on_model: bool
+    live_options: bool
     order: int = field(default_factory=lambda: next(_ORDER))
 
 
@@ -57,7 +58,8 @@ def control(trait: traitlets.TraitType, *, check: Check | None = None,
             make: Callable[[Any], widgets.DOMWidget] | None = None, attribute: str | None = None,
             value_trait: str = "value", css: tuple[str, ...] = (), options: Callable[[Any], list] | None = None,
             bounds: Callable[[Any], tuple[Any, Any]] | None = None, reset: Callable[[Any], Any] | None = None,
-            on_change: str | None = "refresh", reset_on_model: bool = False) -> traitlets.TraitType:
+            on_change: str | None = "refresh", reset_on_model: bool = False,
+            live_options: bool = False) -> traitlets.TraitType:
     """Declare a widget trait with its check and its control; returns the trait, tagged.
 
     Args:
@@ -74,11 +76,13 @@ def control(trait: traitlets.TraitType, *, check: Check | None = None,
         on_change: name of the widget method called after a change (None: nothing).
         reset_on_model: take ``reset(widget)`` after every model change, even when the current
             value is still allowed (a class index, the automatic CAM layer).
+        live_options: re-read ``options`` after any declared trait changes, not only the model
+            (the images of a chosen confusion cell).
     """
     if make is not None and attribute is None:
         raise TypeError("a control needs the attribute name that will hold it")
     spec = ControlSpec(check, make, attribute, value_trait, tuple(css), options, bounds, reset, on_change,
-                       reset_on_model)
+                       reset_on_model, live_options)
     return trait.tag(control=spec)
 
 
@@ -125,22 +129,29 @@ class ControlBinder:
         """Re-read options and bounds, and reset values that are no longer allowed or that follow
         the model (in declaration order)."""
         for name, spec in self.specs.items():
-            if spec.options is not None and name in self.controls:
-                options = spec.options(self.owner)
-                control = self.controls[name]
-                if list(control.options) != list(options):
-                    with self._quiet(name):
-                        control.options = options
+            self._read_options(name)
             if spec.reset_on_model:
                 value = spec.reset(self.owner)
                 if value is not None or self.owner.traits()[name].allow_none:
                     setattr(self.owner, name, value)
             self.fit(name)
 
+    def _read_options(self, name: str) -> None:
+        spec, control = self.specs[name], self.controls.get(name)
+        if spec.options is None or control is None:
+            return
+        options = spec.options(self.owner)
+        if list(control.options) != list(options):
+            with self._quiet(name):
+                control.options = options
+
     def fit(self, name: str) -> None:
-        """Apply the bounds of ``name``, reset its value if it is refused now, and show it."""
+        """Apply the bounds (and live options) of ``name``, reset its value if it is refused now,
+        and show it."""
         spec, owner = self.specs[name], self.owner
         control = self.controls.get(name)
+        if spec.live_options:
+            self._read_options(name)
         if spec.bounds is not None and control is not None:
             low, high = spec.bounds(owner)
             with self._quiet(name):

@@ -14,13 +14,34 @@ from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
 from cnnviz_widgets.widgets._base import InspectorWidget, stop_following
 from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.dataset import load_scan
+from cnnviz_widgets.dataset.store import read_manifest
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
+from cnnviz_widgets.widgets.dataset_browser import DatasetBrowser
 from cnnviz_widgets.widgets.filter_gallery import FilterGallery
 from cnnviz_widgets.widgets.image_picker import ImagePicker
 from cnnviz_widgets.widgets.layer_browser import LayerBrowser
 from cnnviz_widgets.widgets.occlusion_sweeper import OcclusionSweeper
 
 TAB_TITLES = ("Feature maps", "Filters", "Class heatmaps", "Occlusion")
+DATASET_TAB = "Dataset"
+
+
+def dataset_browser(inspector: ModelInspector, dataset: Any = None, scan: Any = None) -> DatasetBrowser:
+    """A DatasetBrowser on ``scan``, or on ``dataset``: a scan store folder (reopened at once) or
+    data to scan in the background."""
+    if scan is not None:
+        return DatasetBrowser(inspector, scan, data=dataset, active=False)
+    if isinstance(dataset, (str, os.PathLike)) and read_manifest_or_none(dataset) is not None:
+        return DatasetBrowser(inspector, load_scan(dataset), active=False)
+    browser = DatasetBrowser(inspector, data=dataset, active=False)
+    browser.start_scan(dataset)
+    return browser
+
+
+def read_manifest_or_none(folder: str | os.PathLike) -> dict | None:
+    path = Path(folder)
+    return read_manifest(path) if path.is_dir() else None
 
 
 class Dashboard(widgets.VBox):
@@ -34,7 +55,8 @@ class Dashboard(widgets.VBox):
         layers, filters, cams, occlusion: the four widgets.
     """
 
-    def __init__(self, inspector: ModelInspector | None = None, **kwargs: Any) -> None:
+    def __init__(self, inspector: ModelInspector | None = None, *, dataset: Any = None, scan: Any = None,
+                 **kwargs: Any) -> None:
         self.inspector = inspector if inspector is not None else ModelInspector()
         self.picker = ImagePicker(self.inspector)
         self.classes = ClassPicker(self.inspector, chart=True)
@@ -45,7 +67,11 @@ class Dashboard(widgets.VBox):
         for widget in (self.cams, self.occlusion):
             widgets.link((self.classes, "class_index"), (widget, "class_index"))
             widget.classes.layout.display = "none"   # the header's picker serves every tab
-        self.tabs = widgets.Tab(children=list(self.widgets), titles=TAB_TITLES)
+        self.dataset: DatasetBrowser | None = None
+        """The Dataset tab's browser, when the dashboard was given a dataset or a scan."""
+        if dataset is not None or scan is not None:
+            self.dataset = dataset_browser(self.inspector, dataset, scan)
+        self.tabs = widgets.Tab(children=list(self.widgets), titles=self.tab_titles)
         self.tabs.observe(self._on_tab, "selected_index")
         self.title = widgets.HTML("")
         self._show_title()
@@ -63,8 +89,14 @@ class Dashboard(widgets.VBox):
 
     @property
     def widgets(self) -> tuple:
-        """(LayerBrowser, FilterGallery, CamOverlay, OcclusionSweeper) in tab order."""
-        return self.layers, self.filters, self.cams, self.occlusion
+        """(LayerBrowser, FilterGallery, CamOverlay, OcclusionSweeper[, DatasetBrowser]) in tab order."""
+        four = (self.layers, self.filters, self.cams, self.occlusion)
+        return four if self.dataset is None else (*four, self.dataset)
+
+    @property
+    def tab_titles(self) -> tuple[str, ...]:
+        """The titles of the tabs, in order."""
+        return TAB_TITLES if self.dataset is None else (*TAB_TITLES, DATASET_TAB)
 
     def _on_tab(self, change: dict) -> None:
         for i, widget in enumerate(self.widgets):
@@ -72,7 +104,7 @@ class Dashboard(widgets.VBox):
 
     def show(self, tab: int | str) -> None:
         """Open a tab by index or title (``"Occlusion"``)."""
-        self.tabs.selected_index = TAB_TITLES.index(tab) if isinstance(tab, str) else int(tab)
+        self.tabs.selected_index = self.tab_titles.index(tab) if isinstance(tab, str) else int(tab)
 
     @property
     def open_widget(self) -> InspectorWidget:
@@ -100,12 +132,14 @@ class Dashboard(widgets.VBox):
         super().close()
 
 
-def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLike | None = None,
-            **inspector_options: Any) -> Dashboard:
+def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLike | None = None, *,
+            dataset: Any = None, **inspector_options: Any) -> Dashboard:
     """One call to see a model: a :class:`Dashboard` on ``model`` (None: the embedded default
     model with its first sample image) showing ``image``.
 
-    ``inspector_options`` go to :class:`ModelInspector` (``preprocess``, ``class_names``...).
+    ``dataset`` adds a Dataset tab: data to scan in the background (anything :func:`cw.scan`
+    takes) or a scan store folder, reopened at once. ``inspector_options`` go to
+    :class:`ModelInspector` (``preprocess``, ``class_names``, ``head``...).
     """
     inspector = ModelInspector(model, **inspector_options)
     if image is not None:
@@ -114,4 +148,4 @@ def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLi
         from cnnviz_widgets.data.default_model import sample_images
 
         inspector.set_image(sample_images()[0]["image"])
-    return Dashboard(inspector)
+    return Dashboard(inspector, dataset=dataset)

@@ -1,0 +1,224 @@
+"""DatasetBrowser: a scanned dataset, from the confusion matrix to one image explained.
+
+A click on a cell of the confusion matrix (bqplot) lists that cell's images, most confident
+first; picking one makes it the inspector's image, so every other widget bound to the inspector
+(the CAM, occlusion and feature-map views) explains it. Without a scan, ``start_scan(data)``
+scans in the background with a progress bar and Cancel.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import bqplot
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from cnnviz_widgets.dataset import Scan, scan
+from cnnviz_widgets.dataset.sources import ImageLookup
+from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.inspector import ModelInspector
+from cnnviz_widgets.inspector.images import load_rgb, resize_rgb
+from cnnviz_widgets.render import enlarge, tile_grid
+from cnnviz_widgets.widgets import _checks as checks
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+from cnnviz_widgets.widgets._controls import control
+from cnnviz_widgets.widgets._runner import Progress
+
+THUMB = 64
+MAX_THUMBS = 24
+
+
+def _class_check(widget: Any, name: str, value: Any) -> Any:
+    if widget.scan is None and value is not None:
+        raise traitlets.TraitError(f"{name}: there is no scan yet; got {value!r}")
+    return checks.between(0, lambda w: len(w.scan.class_names) - 1 if w.scan else 0)(widget, name, value)
+
+
+def _image_check(widget: Any, name: str, value: Any) -> Any:
+    if value is None:
+        return value
+    allowed = widget.cell_images()
+    if value not in allowed:
+        where = "this cell" if widget.true_class is not None else "the scan"
+        raise traitlets.TraitError(f"{name} must be the index of an image of {where} ({len(allowed)} images); "
+                                   f"got {value!r}")
+    return value
+
+
+class DatasetBrowser(InspectorWidget):
+    """A :class:`~cnnviz_widgets.Scan` as a clickable confusion matrix, per-class accuracy and the
+    images of the chosen cell.
+
+    Args:
+        inspector: the shared :class:`ModelInspector`; a picked image becomes its image.
+        scan: a scan of the inspector's model, or None (then call :meth:`start_scan`).
+        data: the scanned data, needed to show images that came from arrays or a tf.data.Dataset
+            (images from files are read from their paths).
+    """
+
+    true_class = control(traitlets.Int(None, allow_none=True, help="True class (row) of the cell shown."),
+                         check=_class_check, reset=lambda w: None)
+    predicted_class = control(traitlets.Int(None, allow_none=True, help="Predicted class (column) of the cell shown."),
+                              check=_class_check, reset=lambda w: None)
+    image_index = control(
+        traitlets.Int(None, allow_none=True, help="Scan index of the image picked (it becomes the inspector's image)."),
+        check=_image_check, reset=lambda w: None, options=lambda w: w._image_options(), live_options=True,
+        attribute="image_dropdown", on_change="_show_image",
+        make=lambda w: widgets.Dropdown(description="image", options=[("—", None)],
+                                        layout=widgets.Layout(width="420px")))
+
+    def __init__(self, inspector: ModelInspector | None = None, scan: Scan | None = None, *, data: Any = None,
+                 **kwargs: Any) -> None:
+        self.scan = None
+        self._lookup = ImageLookup(data)
+        super().__init__(inspector, **kwargs)
+        self.summary = widgets.HTML("")
+        self.cell_caption = widgets.HTML("")
+        self.cell_view = image_view("cnnviz-map", "cnnviz-dataset-cell")
+        self.skipped_view = widgets.HTML("")
+        scales = {"row": bqplot.OrdinalScale(reverse=True), "column": bqplot.OrdinalScale(),
+                  "color": bqplot.ColorScale(scheme="Blues", min=0)}
+        self.matrix = bqplot.GridHeatMap(color=np.zeros((2, 2)), row=["-", " "], column=["-", " "], scales=scales,
+                                         display_format=".0f", interactions={"click": "select"},
+                                         selected_style={"stroke": "#dd8452", "stroke-width": "3"})
+        self.confusion_chart = bqplot.Figure(
+            marks=[self.matrix], title="confusion (rows: true class; click a cell)",
+            axes=[bqplot.Axis(scale=scales["column"], label="predicted", tick_rotate=-30),
+                  bqplot.Axis(scale=scales["row"], side="left", label="true")],
+            fig_margin={"top": 30, "bottom": 60, "left": 80, "right": 10},
+            layout=widgets.Layout(width="420px", height="380px"))
+        self.confusion_chart.add_class("cnnviz-confusion")
+        self.matrix.observe(self._cell_from_chart, "selected")
+        bar_scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}
+        self.accuracy_bars = bqplot.Bars(x=["-"], y=[0.0], scales=bar_scales, colors=["#55a868"])
+        self.accuracy_chart = bqplot.Figure(
+            marks=[self.accuracy_bars], title="accuracy per true class",
+            axes=[bqplot.Axis(scale=bar_scales["x"], tick_rotate=-30),
+                  bqplot.Axis(scale=bar_scales["y"], side="left", tick_format=".0%", num_ticks=3)],
+            fig_margin={"top": 30, "bottom": 60, "left": 45, "right": 10},
+            layout=widgets.Layout(width="360px", height="220px"))
+        self.build_controls()
+        if scan is not None:
+            self.set_scan(scan)
+        views = widgets.HBox([self.confusion_chart,
+                              widgets.VBox([self.accuracy_chart, self.summary, self.skipped_view])])
+        self._finish_init([views, self.cell_caption, self.image_dropdown, self.cell_view])
+
+    # ------------------------------------------------------------------ scan
+    def set_scan(self, result: Scan, data: Any = None) -> None:
+        """Show ``result`` (a scan of the inspector's model); ``data`` as in the constructor."""
+        if not isinstance(result, Scan):
+            raise ArgumentError(f"Expected a Scan (from cw.scan or cw.load_scan); got {type(result).__name__}")
+        if tuple(result.class_names) != tuple(self.inspector.class_names):
+            raise ArgumentError(f"The scan has classes {list(result.class_names)[:6]}...; the inspector's model has "
+                                f"{list(self.inspector.class_names)[:6]}...: scan this model")
+        if data is not None:
+            self._lookup = ImageLookup(data)
+        with self.hold_trait_notifications():
+            self.true_class = self.predicted_class = self.image_index = None
+        self.scan = result
+        self._drawn.clear()
+        self._binder.follow_model()
+        self.refresh()
+
+    def start_scan(self, data: Any, **options: Any) -> None:
+        """Scan ``data`` in the background (progress bar, Cancel); ``options`` go to :func:`cw.scan`."""
+        self._lookup = ImageLookup(data)
+
+        def work(progress: Progress) -> Scan:
+            return scan(self.inspector, data, progress=progress, **options)
+
+        def done(key: Any, result: Scan | None) -> None:
+            if result is not None:
+                self.set_scan(result)
+
+        self.submit(("scan", id(data), tuple(sorted(options.items(), key=str))), work, done, label="scanning")
+
+    # ------------------------------------------------------------------ cells
+    def cell_images(self) -> list[int]:
+        """Scan indices of the images of the chosen cell (most confident first), or of the whole scan."""
+        if self.scan is None:
+            return []
+        if self.true_class is None or self.predicted_class is None:
+            return list(range(len(self.scan)))
+        return self.scan.images_in_cell(self.true_class, self.predicted_class)
+
+    def _image_options(self) -> list[tuple[str, int | None]]:
+        options: list[tuple[str, int | None]] = [("—", None)]
+        if self.scan is None or self.true_class is None or self.predicted_class is None:
+            return options
+        s = self.scan
+        for i in self.cell_images():
+            p = float(s.probabilities[i, s.predictions[i]])
+            name = s.sources[i].rsplit("/", 1)[-1]
+            options.append((f"#{i} {name}: {s.class_names[s.labels[i]]} -> {s.class_names[s.predictions[i]]} "
+                            f"({p:.0%})", i))
+        return options
+
+    def _cell_from_chart(self, change: dict) -> None:
+        selected = change["new"]
+        if selected is None or len(selected) == 0 or self.scan is None:
+            return
+        row, column = (int(v) for v in np.asarray(selected)[-1])
+        with self.hold_trait_notifications():
+            self.true_class, self.predicted_class = row, column
+
+    def show_cell(self, true_class: int, predicted_class: int) -> list[int]:
+        """Choose a cell (as a click does) and return its images."""
+        with self.hold_trait_notifications():
+            self.true_class, self.predicted_class = true_class, predicted_class
+        return self.cell_images()
+
+    def image(self, index: int) -> np.ndarray:
+        """The scanned image ``index`` as uint8 (H, W, 3) at its own size."""
+        return load_rgb(self._lookup(self.scan.sources[index]))
+
+    def _show_image(self) -> None:
+        if self.image_index is not None:
+            self.inspector.set_image(self.image(self.image_index))
+        self.refresh()
+
+    # ------------------------------------------------------------------ rendering
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the chosen cell's images."""
+        return self.cell_view.value
+
+    def _render(self) -> bool:
+        s = self.scan
+        if s is None:
+            self.summary.value = "<small>No scan yet: <code>start_scan(data)</code> or pass scan=...</small>"
+            return True
+        if self._needs_drawing("charts", id(s)):
+            names = list(s.class_names)
+            with self.matrix.hold_sync(), self.matrix.hold_trait_notifications():   # checked together
+                self.matrix.color = s.confusion.astype(float)
+                self.matrix.row, self.matrix.column = names, names
+            accuracy = s.class_accuracy
+            self.accuracy_bars.x, self.accuracy_bars.y = names, np.nan_to_num(accuracy).tolist()
+            self.summary.value = (f"<small>{len(s)} images, accuracy <b>{s.accuracy:.1%}</b>, "
+                                  f"{len(s.skipped)} skipped{'' if s.complete else ' (interrupted scan)'}</small>")
+            if s.skipped:
+                shown = "".join(f"<li>{html.escape(src)}: {html.escape(why)}</li>" for src, why in s.skipped[:5])
+                self.skipped_view.value = f"<small>skipped:<ul>{shown}</ul></small>"
+        if self.true_class is None or self.predicted_class is None:
+            self.cell_caption.value = "<small>Click a cell of the confusion matrix to see its images.</small>"
+            return True
+        cell = self.cell_images()
+        t, p = s.class_names[self.true_class], s.class_names[self.predicted_class]
+        verdict = "right" if self.true_class == self.predicted_class else "wrong"
+        self.cell_caption.value = (f"<small>true <b>{html.escape(t)}</b>, predicted <b>{html.escape(p)}</b> "
+                                   f"({verdict}): {len(cell)} images, most confident first</small>")
+        if self._needs_drawing("cell", (id(s), self.true_class, self.predicted_class)):
+            shown = cell[:MAX_THUMBS]
+            if shown:
+                tiles = enlarge(np.stack([resize_rgb(self.image(i), (THUMB, THUMB)) for i in shown]), THUMB)
+                labels = [f"#{i} {s.probabilities[i, s.predictions[i]]:.0%}" for i in shown]
+                self.cell_view.value = display_png(tile_grid(tiles, per_row=8, margin=3, labels=labels),
+                                                   side=8 * (THUMB + 3) + 3)
+            else:
+                self.cell_view.value = display_png(np.full((THUMB, THUMB, 3), 255, np.uint8), THUMB)
+        return True

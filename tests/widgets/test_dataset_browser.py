@@ -1,0 +1,102 @@
+"""DatasetBrowser: confusion cells, their images, picking one for the other widgets, the Dataset tab."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import traitlets
+
+import cnnviz_widgets as cw
+from cnnviz_widgets.inspector.images import resize_rgb
+from cnnviz_widgets.render import decode_png
+from tests.conftest import tiny_functional
+
+
+@pytest.fixture(scope="module")
+def scanned():
+    """A random tiny model errs a lot: every cell of its confusion matrix has images to show."""
+    inspector = cw.ModelInspector(tiny_functional(size=32, classes=3), class_names=["a", "b", "c"])
+    rng = np.random.default_rng(3)
+    images, labels = rng.integers(0, 256, (90, 32, 32, 3), dtype=np.uint8), rng.integers(0, 3, 90)
+    return inspector, (images, labels), cw.scan(inspector, (images, labels), batch_size=16)
+
+
+def test_a_click_on_a_cell_lists_its_images_and_a_pick_explains_one(scanned):
+    inspector, data, result = scanned
+    browser = cw.DatasetBrowser(inspector, result, data=data)
+    cam = cw.CamOverlay(inspector)
+    assert browser.wait(30) and not browser.errors.message
+    np.testing.assert_array_equal(browser.matrix.color, result.confusion)
+    assert list(browser.matrix.row) == ["a", "b", "c"]
+    row, column = map(int, np.argwhere((result.confusion > 0) & ~np.eye(3, dtype=bool))[0])   # an error cell
+    browser.matrix.selected = [[row, column]]                     # what a click does
+    assert (browser.true_class, browser.predicted_class) == (row, column)
+    cell = result.images_in_cell(row, column)
+    assert [value for _, value in browser.image_dropdown.options][1:] == cell
+    assert "wrong" in browser.cell_caption.value and f"{len(cell)} images" in browser.cell_caption.value
+    grid = decode_png(browser.png)
+    assert grid.shape[1] >= 8 * 64 and grid.std() > 5
+    before_cam = cam.png
+    browser.image_dropdown.value = cell[0]                        # what picking in the list does
+    assert browser.image_index == cell[0]
+    np.testing.assert_array_equal(inspector.image, resize_rgb(data[0][cell[0]], inspector.input_size))
+    assert cam.wait(30) and cam.png != before_cam
+    for widget in (browser, cam):
+        widget.close()
+
+
+def test_refused_cells_and_images_do_not_stick(scanned):
+    inspector, data, result = scanned
+    browser = cw.DatasetBrowser(inspector, result, data=data)
+    cell = browser.show_cell(0, 0)
+    with pytest.raises(traitlets.TraitError, match=rf"image of this cell \({len(cell)} images\); got 999"):
+        browser.image_index = 999
+    assert browser.image_index is None and browser.image_dropdown.value is None
+    with pytest.raises(traitlets.TraitError, match="true_class must be in 0..2; got 3"):
+        browser.true_class = 3
+    assert browser.true_class == 0
+    empty = cw.DatasetBrowser(inspector)
+    with pytest.raises(traitlets.TraitError, match="no scan yet"):
+        empty.true_class = 0
+    with pytest.raises(cw.ArgumentError, match="Expected a Scan"):
+        empty.set_scan("not a scan")
+    other = cw.ModelInspector()
+    with pytest.raises(cw.ArgumentError, match="scan this model"):
+        cw.DatasetBrowser(other, result)
+    browser.close()
+    empty.close()
+
+
+def test_a_background_scan_fills_the_browser(scanned):
+    inspector, data, result = scanned
+    browser = cw.DatasetBrowser(inspector, data=data)
+    browser.start_scan(data, batch_size=16)
+    assert browser.wait(120) and browser.scan is not None
+    np.testing.assert_array_equal(browser.scan.confusion, result.confusion)
+    assert "90 images" in browser.summary.value
+    browser.close()
+
+
+def test_the_dashboard_gets_a_dataset_tab_from_a_store(scanned, tmp_path):
+    inspector, data, _ = scanned
+    store = tmp_path / "scan"
+    cw.scan(inspector, data, batch_size=16, store=store)
+    dashboard = cw.Dashboard(inspector, dataset=store)
+    assert dashboard.tab_titles[-1] == "Dataset" and dashboard.dataset.scan is not None
+    dashboard.show("Dataset")
+    assert dashboard.dataset.active and not dashboard.cams.active
+    assert dashboard.wait(60)
+    assert "90 images" in dashboard.dataset.summary.value
+    dashboard.close()
+    plain = cw.explore()
+    assert "Dataset" not in plain.tab_titles and plain.dataset is None
+    plain.close()
+
+
+@pytest.mark.slow
+def test_explore_scans_a_dataset_in_the_background():
+    data = cw.shapes_dataset(120, seed=2)
+    dashboard = cw.explore(dataset=data)
+    assert dashboard.dataset.wait(120)
+    assert dashboard.dataset.scan.confusion.sum() == 120
+    dashboard.close()
