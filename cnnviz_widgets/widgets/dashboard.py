@@ -10,12 +10,12 @@ from typing import Any
 import ipywidgets as widgets
 import keras
 
+from cnnviz_widgets.dataset import load_scan
+from cnnviz_widgets.dataset.store import read_manifest
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
 from cnnviz_widgets.widgets._base import InspectorWidget, stop_following
 from cnnviz_widgets.widgets._class_picker import ClassPicker
-from cnnviz_widgets.dataset import load_scan
-from cnnviz_widgets.dataset.store import read_manifest
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.dataset_browser import DatasetBrowser
 from cnnviz_widgets.widgets.filter_gallery import FilterGallery

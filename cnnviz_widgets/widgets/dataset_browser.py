@@ -154,8 +154,8 @@ class DatasetBrowser(InspectorWidget):
         for i in self.cell_images():
             p = float(s.probabilities[i, s.predictions[i]])
             name = s.sources[i].rsplit("/", 1)[-1]
-            options.append((f"#{i} {name}: {s.class_names[s.labels[i]]} -> {s.class_names[s.predictions[i]]} "
-                            f"({p:.0%})", i))
+            label = f"#{i} {name}: {s.class_names[s.labels[i]]} -> {s.class_names[s.predictions[i]]} ({p:.0%})"
+            options.append((label, i))
         return options
 
     def _cell_from_chart(self, change: dict) -> None:
