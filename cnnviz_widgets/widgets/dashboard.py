@@ -71,6 +71,9 @@ class Dashboard(widgets.VBox):
         """The Dataset tab's browser, when the dashboard was given a dataset or a scan."""
         if dataset is not None or scan is not None:
             self.dataset = dataset_browser(self.inspector, dataset, scan)
+            self.dataset.scan_listeners.append(self._share_scan)
+            if self.dataset.scan is not None:
+                self._share_scan(self.dataset.scan, self.dataset.lookup)
         self.tabs = widgets.Tab(children=list(self.widgets), titles=self.tab_titles)
         self.tabs.observe(self._on_tab, "selected_index")
         self.title = widgets.HTML("")
@@ -86,6 +89,10 @@ class Dashboard(widgets.VBox):
                             f"<small>{len(inspector.layers)} layers, input "
                             f"{'x'.join(map(str, inspector.input_shape))}, {inspector.n_classes} classes; "
                             f"{html.escape(inspector.output_description)}</small>")
+
+    def _share_scan(self, scan: Any, lookup: Any) -> None:
+        """A scan shown in the Dataset tab also gives the feature-map tab its channel examples."""
+        self.layers.attach_scan(scan, lookup=lookup)
 
     @property
     def widgets(self) -> tuple:

@@ -74,6 +74,8 @@ class DatasetBrowser(InspectorWidget):
                  **kwargs: Any) -> None:
         self.scan = None
         self._lookup = ImageLookup(data)
+        self.scan_listeners: list = []
+        """Callables ``f(scan, lookup)`` told of every scan shown (the dashboard's LayerBrowser)."""
         super().__init__(inspector, **kwargs)
         self.summary = widgets.HTML("")
         self.cell_caption = widgets.HTML("")
@@ -120,9 +122,16 @@ class DatasetBrowser(InspectorWidget):
         with self.hold_trait_notifications():
             self.true_class = self.predicted_class = self.image_index = None
         self.scan = result
+        for listener in self.scan_listeners:
+            listener(result, self.lookup)
         self._drawn.clear()
         self._binder.follow_model()
         self.refresh()
+
+    @property
+    def lookup(self) -> ImageLookup:
+        """Finds the image behind each of the scan's sources."""
+        return self._lookup
 
     def start_scan(self, data: Any, **options: Any) -> None:
         """Scan ``data`` in the background (progress bar, Cancel); ``options`` go to :func:`cw.scan`."""

@@ -14,11 +14,14 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+from cnnviz_widgets.dataset import Scan
+from cnnviz_widgets.dataset.sources import ImageLookup
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
 from cnnviz_widgets.render import channel_grid, colorize, normalize, to_png
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
+from cnnviz_widgets.widgets._channel_examples import ChannelExamples
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._shared_traits import colormap_trait
 
@@ -59,9 +62,12 @@ class LayerBrowser(InspectorWidget):
     images_per_row = control(traitlets.Int(16, help="Channels per row of the grid, 1..256."),
                              check=checks.between(1, 256))
 
-    def __init__(self, inspector: ModelInspector | None = None, **kwargs: Any) -> None:
+    def __init__(self, inspector: ModelInspector | None = None, *, scan: Scan | None = None, data: Any = None,
+                 **kwargs: Any) -> None:
         self._rendering = False  # True while the view is redrawn (chart selections are then ours, not a click)
+        self.scan, self._lookup = scan, ImageLookup(data)
         super().__init__(inspector, **kwargs)
+        self.examples = ChannelExamples()
         self.input_view = image_view("cnnviz-input")
         self.channel_view = image_view("cnnviz-map", "cnnviz-channel")
         self.grid_view = image_view("cnnviz-grid")
@@ -92,8 +98,14 @@ class LayerBrowser(InspectorWidget):
             self.sparsity_chart,
         ])
         controls = widgets.HBox([self.layer_dropdown, self.colormap_dropdown, self.normalization_buttons])
-        self._finish_init([controls, self.channel_slider, views, widgets.HTML("<b>all channels</b>"),
+        self._finish_init([controls, self.channel_slider, views, self.examples, widgets.HTML("<b>all channels</b>"),
                            self.grid_view])
+
+    def attach_scan(self, scan: Scan | None, data: Any = None, *, lookup: ImageLookup | None = None) -> None:
+        """Show the channel's dataset examples from ``scan`` (None: hide them); ``data`` is the
+        scanned data, needed for images that came from arrays or a tf.data.Dataset."""
+        self.scan, self._lookup = scan, lookup or ImageLookup(data)
+        self.refresh()
 
     # ------------------------------------------------------------------ layers
     def _on_model_change(self) -> None:
@@ -160,6 +172,7 @@ class LayerBrowser(InspectorWidget):
             self.channel_view.value = display_png(colorize(scaled, self.colormap))
             self.grid_view.value = self._grid_png()
             self._render_statistics()
+            self.examples.show(self.inspector, self.scan, self._lookup, self.layer, self.channel, self.cached)
             return True
         finally:
             self._rendering = False

@@ -100,3 +100,34 @@ def test_explore_scans_a_dataset_in_the_background():
     assert dashboard.dataset.wait(120)
     assert dashboard.dataset.scan.confusion.sum() == 120
     dashboard.close()
+
+
+def test_layer_browser_shows_a_channels_dataset_examples(scanned):
+    from cnnviz_widgets.widgets._channel_examples import PATCH, example_patches
+
+    inspector, data, result = scanned
+    browser = cw.LayerBrowser(inspector, layer="relu2", channel=2)
+    assert browser.examples.layout.display == "none"            # no scan: nothing shown
+    browser.attach_scan(result, data)
+    assert browser.examples.layout.display is None
+    top = decode_png(browser.examples.top_view.value)
+    assert top.shape[1] >= 9 * PATCH and top.std() > 5
+    np.testing.assert_allclose(browser.examples.selectivity_bars.y, result.class_selectivity("relu2", 2), atol=1e-6)
+    # each patch is the receptive field of the unit at the example's maximum, cropped from that image
+    tiles, labels = example_patches(inspector, result, browser._lookup, "relu2", 2)
+    index, value, (y, x) = result.top_examples("relu2", 2)[0]
+    field = cw.receptive_field(inspector, "relu2")
+    top_, left, bottom, right = field.box(y, x)
+    expected = resize_rgb(np.ascontiguousarray(data[0][index][top_:bottom, left:right]), (PATCH, PATCH))
+    np.testing.assert_array_equal(tiles[0], expected)
+    assert labels[0].startswith(f"#{index} ")
+    browser.channel = 3
+    np.testing.assert_allclose(browser.examples.selectivity_bars.y, result.class_selectivity("relu2", 3), atol=1e-6)
+    browser.close()
+
+
+def test_the_dashboard_shares_its_scan_with_the_feature_maps(scanned):
+    inspector, data, result = scanned
+    dashboard = cw.Dashboard(inspector, dataset=data, scan=result)
+    assert dashboard.layers.scan is result and dashboard.layers.examples.layout.display is None
+    dashboard.close()
