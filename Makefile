@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version' 
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[lab,dev]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[lab,dev,ray]"
 	touch $(STAMP)
 
 ## The main job: JupyterLab on the tour notebook (embedded default model, works offline).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from cnnviz_widgets.dataset.sources import UNLABELLED, DataSource, Item, as_source
 from cnnviz_widgets.dataset.store import model_fingerprint, read_manifest, read_state, write_checkpoint
-from cnnviz_widgets.dataset.topk import StreamingExtremes
+from cnnviz_widgets.dataset.topk import StreamingExtremes, batch_extremes
 from cnnviz_widgets.errors import ArgumentError, CnnvizError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb, to_model_pixels
@@ -31,8 +31,8 @@ from cnnviz_widgets.methods._access import cached, input_spec
 Example = tuple[int, float, tuple[int, int]]
 """(image index, the channel's spatial maximum, (y, x) of that maximum in the layer's map)."""
 
-ENGINES = ("local",)
-"""Engines a scan runs on."""
+ENGINES = ("local", "ray")
+"""Engines a scan runs on: this process, or Ray Data (an optional extra, see ``dataset.ray_engine``)."""
 
 
 class Scan:
@@ -299,7 +299,9 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
         layers: the spatial layers whose channels are recorded; None for every spatial layer.
         top_k: examples kept per channel, at each end.
         batch_size: images per forward pass.
-        engine: ``"local"``.
+        engine: ``"local"`` (batched compiled passes in this process, images read by two
+            threads) or ``"ray"`` (Ray Data actors, each loading the model once; on the cluster
+            ``ray.init`` connected to, or a local instance). Both give the same scan.
         store: a folder to write the scan to (npz + JSON manifest). If it already holds an
             interrupted scan of the same model, settings and data, the scan resumes where the
             last checkpoint left it; a complete one is returned as it is. A store of another
@@ -348,52 +350,83 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
                                      "skipped": [list(s) for s in state.skipped], "complete": complete,
                                      "saved_at": time.time()}, state.arrays(names, n_classes))
 
+    def local_partials() -> Iterator[dict[str, Any]]:
+        items = source.items(state.consumed)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cnnviz-scan-read") as pool:
+            while chunk := [item for _, item in zip(range(batch_size), items, strict=False)]:
+                read = list(pool.map(lambda it: _read(it, size, depth), chunk))
+                yield reduce_batch(chunk, read, inspector, reduce, names, label_map, int(top_k))
+
+    if engine == "ray":
+        from cnnviz_widgets.dataset.ray_engine import ray_partials
+
+        partials = ray_partials(inspector, source, state.consumed, names, label_map, int(top_k), int(batch_size))
+    else:
+        partials = local_partials()
     batches = 0
-    items = source.items(state.consumed)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cnnviz-scan-read") as pool:
-        try:
-            while True:
-                chunk = [item for _, item in zip(range(batch_size), items, strict=False)]
-                if not chunk:
-                    break
-                _scan_batch(chunk, list(pool.map(lambda it: _read(it, size, depth), chunk)), state, inspector,
-                            reduce, names, label_map, n_classes)
-                batches += 1
-                if store is not None and batches % checkpoint_every == 0:
-                    checkpoint(False)
-                if report is not None:
-                    report(state.consumed)
-        except BaseException:
-            checkpoint(False)   # Cancel, a raised progress callback, Ctrl-C: keep what was done
-            raise
+    try:
+        for partial in partials:
+            apply_batch(state, partial, names)
+            batches += 1
+            if store is not None and batches % checkpoint_every == 0:
+                checkpoint(False)
+            if report is not None:
+                report(state.consumed)
+    except BaseException:
+        checkpoint(False)   # Cancel, a raised progress callback, Ctrl-C, a lost worker: keep what was done
+        raise
+    finally:
+        partials.close()
     checkpoint(True)
     return _finish(state, settings, shapes, complete=True, store=store)
 
 
-def _scan_batch(chunk: list[Item], read: list[np.ndarray | str], state: _State, inspector: ModelInspector,
-                reduce: Callable, names: list[str], label_map: np.ndarray | None, n_classes: int) -> None:
+def reduce_batch(chunk: list[Item], read: list[np.ndarray | str], inspector: ModelInspector, reduce: Callable,
+                 names: list[str], label_map: np.ndarray | None, top_k: int) -> dict[str, Any]:
+    """Everything one batch adds to a scan, computed where the batch runs (this process, or a Ray
+    actor): its sources, skipped items, labels, probabilities, and per layer its own top-k and
+    bottom-k candidates and per-class sums. :func:`apply_batch` merges it."""
+    n_classes = inspector.n_classes
     good = [(item, pixels) for item, pixels in zip(chunk, read, strict=True) if not isinstance(pixels, str)]
-    for item, pixels in zip(chunk, read, strict=True):
-        if isinstance(pixels, str):
-            state.skipped.append((item.source, pixels))
-    if good:
-        batch = inspector.preprocess(np.stack([pixels for _, pixels in good]))
-        probabilities, reduced = reduce(tf.constant(batch))
-        labels = np.asarray([item.label for item, _ in good], np.int64)
-        if label_map is not None:
-            labels = np.where(labels >= 0, label_map[np.maximum(labels, 0)], UNLABELLED)
-        if (labels >= n_classes).any():
-            raise ArgumentError(f"label {int(labels.max())} is out of range: the model has {n_classes} classes")
-        indices = np.arange(state.n_images, state.n_images + len(good))
-        known = labels >= 0
-        for name, (maxima, argmax, means) in zip(names, reduced, strict=True):
-            state.extremes[name].update(maxima.numpy(), argmax.numpy(), indices)
-            np.add.at(state.class_sums[name], labels[known], means.numpy()[known])
-        np.add.at(state.class_counts, labels[known], 1)
-        state.sources.extend(item.source for item, _ in good)
-        state.labels.append(labels)
-        state.probabilities.append(np.asarray(probabilities, np.float32))
-    state.consumed += len(chunk)
+    partial: dict[str, Any] = {
+        "consumed": len(chunk), "sources": [item.source for item, _ in good],
+        "skipped": [(item.source, pixels) for item, pixels in zip(chunk, read, strict=True) if isinstance(pixels, str)],
+    }
+    if not good:
+        return partial
+    batch = inspector.preprocess(np.stack([pixels for _, pixels in good]))
+    probabilities, reduced = reduce(tf.constant(batch))
+    labels = np.asarray([item.label for item, _ in good], np.int64)
+    if label_map is not None:
+        labels = np.where(labels >= 0, label_map[np.maximum(labels, 0)], UNLABELLED)
+    if (labels >= n_classes).any():
+        raise ArgumentError(f"label {int(labels.max())} is out of range: the model has {n_classes} classes")
+    known = labels >= 0
+    partial.update(labels=labels, probabilities=np.asarray(probabilities, np.float32),
+                   class_counts=np.bincount(labels[known], minlength=n_classes))
+    for name, (maxima, argmax, means) in zip(names, reduced, strict=True):
+        sums = np.zeros((n_classes, means.shape[-1]), np.float64)
+        np.add.at(sums, labels[known], means.numpy()[known])
+        partial[name] = {**batch_extremes(maxima.numpy(), argmax.numpy(), top_k), "class_sums": sums}
+    return partial
+
+
+def apply_batch(state: _State, partial: dict[str, Any], names: list[str]) -> None:
+    """Merge what :func:`reduce_batch` found into ``state`` (image indices continue from it)."""
+    state.skipped.extend(tuple(s) for s in partial["skipped"])
+    if partial["sources"]:
+        base = state.n_images
+        for name in names:
+            found = partial[name]
+            for side in ("top", "bottom"):
+                state.extremes[name].merge(side, found[f"{side}_values"], base + found[f"{side}_index"],
+                                           found[f"{side}_position"])
+            state.class_sums[name] += found["class_sums"]
+        state.class_counts = state.class_counts + partial["class_counts"]
+        state.sources.extend(partial["sources"])
+        state.labels.append(partial["labels"])
+        state.probabilities.append(partial["probabilities"])
+    state.consumed += partial["consumed"]
 
 
 def _check_same(manifest: dict[str, Any], settings: dict[str, Any], store: str | os.PathLike) -> None:

@@ -27,14 +27,20 @@ class StreamingExtremes:
         values = np.asarray(values, np.float32).T                 # (C, B)
         positions = np.asarray(positions, np.int32).T
         index = np.broadcast_to(np.asarray(indices, np.int64), values.shape)
-        for side, sign in (("top", -1.0), ("bottom", 1.0)):
-            all_values = np.concatenate([getattr(self, f"{side}_values"), values], axis=1)
-            all_index = np.concatenate([getattr(self, f"{side}_index"), index], axis=1)
-            all_position = np.concatenate([getattr(self, f"{side}_position"), positions], axis=1)
-            order = np.lexsort((all_index, sign * all_values), axis=-1)[:, : self.k]
-            setattr(self, f"{side}_values", np.take_along_axis(all_values, order, axis=1))
-            setattr(self, f"{side}_index", np.take_along_axis(all_index, order, axis=1))
-            setattr(self, f"{side}_position", np.take_along_axis(all_position, order, axis=1))
+        for side in ("top", "bottom"):
+            self.merge(side, values, index, positions)
+
+    def merge(self, side: str, values: np.ndarray, index: np.ndarray, positions: np.ndarray) -> None:
+        """Merge candidates for one side (``"top"`` or ``"bottom"``), each (C, m): a batch's own
+        top-k, for example, computed where the batch ran."""
+        sign = -1.0 if side == "top" else 1.0
+        all_values = np.concatenate([getattr(self, f"{side}_values"), np.asarray(values, np.float32)], axis=1)
+        all_index = np.concatenate([getattr(self, f"{side}_index"), np.asarray(index, np.int64)], axis=1)
+        all_position = np.concatenate([getattr(self, f"{side}_position"), np.asarray(positions, np.int32)], axis=1)
+        order = np.lexsort((all_index, sign * all_values), axis=-1)[:, : self.k]
+        setattr(self, f"{side}_values", np.take_along_axis(all_values, order, axis=1))
+        setattr(self, f"{side}_index", np.take_along_axis(all_index, order, axis=1))
+        setattr(self, f"{side}_position", np.take_along_axis(all_position, order, axis=1))
 
     def state(self, prefix: str) -> dict[str, np.ndarray]:
         """The arrays to store, under names starting with ``prefix``."""
@@ -48,3 +54,20 @@ class StreamingExtremes:
             for what in ("values", "index", "position"):
                 setattr(extremes, f"{side}_{what}", np.asarray(arrays[f"{prefix}{side}_{what}"]))
         return extremes
+
+
+def batch_extremes(values: np.ndarray, positions: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """A batch's own top-k and bottom-k per channel, as (C, m) candidates for :meth:`StreamingExtremes.merge`.
+
+    ``values`` and ``positions`` are (B, C); the returned ``*_index`` are offsets into the batch.
+    """
+    values = np.asarray(values, np.float32).T
+    positions = np.asarray(positions, np.int32).T
+    offsets = np.broadcast_to(np.arange(values.shape[1], dtype=np.int64), values.shape)
+    found = {}
+    for side, sign in (("top", -1.0), ("bottom", 1.0)):
+        order = np.lexsort((offsets, sign * values), axis=-1)[:, :k]
+        found[f"{side}_values"] = np.take_along_axis(values, order, axis=1)
+        found[f"{side}_index"] = np.take_along_axis(offsets, order, axis=1)
+        found[f"{side}_position"] = np.take_along_axis(positions, order, axis=1)
+    return found

@@ -115,7 +115,7 @@ def test_layer_browser_shows_a_channels_dataset_examples(scanned):
     np.testing.assert_allclose(browser.examples.selectivity_bars.y, result.class_selectivity("relu2", 2), atol=1e-6)
     # each patch is the receptive field of the unit at the example's maximum, cropped from that image
     tiles, labels = example_patches(inspector, result, browser._lookup, "relu2", 2)
-    index, value, (y, x) = result.top_examples("relu2", 2)[0]
+    index, _value, (y, x) = result.top_examples("relu2", 2)[0]
     field = cw.receptive_field(inspector, "relu2")
     top_, left, bottom, right = field.box(y, x)
     expected = resize_rgb(np.ascontiguousarray(data[0][index][top_:bottom, left:right]), (PATCH, PATCH))
