@@ -33,6 +33,7 @@ COVERED = {
     "VGG16(weights=\"imagenet\")": "test_network_line_is_valid (needs the network to run)",
     "inspector.activations(\"block3_conv2\")": "test_model_inspector_lines",
     "cats_vs_dogs = keras.Model(": "test_models_and_heads_block",
+    "result = cw.scan(inspector, shapes": "test_scan_block",
     "m.grad_cam(inspector, x)": "test_readme_methods_example_runs_and_says_what_it_claims",
     "cam.wait()": "test_readme_widgets_example_runs_and_says_what_it_claims",
     "-m cnnviz_widgets.export notebooks/00_tour.ipynb -o tour.html": "test_export_command",
@@ -164,3 +165,15 @@ def test_the_widget_table_lists_every_declared_trait():
         row = next(line for line in section.splitlines() if line.startswith(f"| `{widget.__name__}(inspector)`"))
         listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
         assert listed == set(declared_controls(widget)), widget.__name__
+
+
+def test_scan_block(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block("result = cw.scan(inspector, shapes"), "README.md (Across a dataset)", "exec"), namespace)
+    result, dashboard = namespace["result"], namespace["dashboard"]
+    assert result.confusion.shape == (6, 6) and result.confusion.sum() == 300 and result.accuracy > 0.95
+    assert len(result.top_examples("block3_conv2", 5)) == 9
+    assert (tmp_path / "shapes-scan" / "manifest.json").exists()
+    assert dashboard.tab_titles[-1] == "Dataset" and len(dashboard.dataset.scan) == 300
+    dashboard.close()
