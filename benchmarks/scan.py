@@ -9,7 +9,9 @@ preprocesses each batch itself (so it does more). Both are warmed up once.
 Also the resident memory of a scan of 1,000 and of 10,000 images (the growth must stay under
 100 MB: no activation is kept).
 
-Usage: python benchmarks/scan.py [--model default|vgg16|both] [--images 2000] [--memory]
+With ``--ray 2000 20000``: engine="ray" on a local 2-CPU Ray instance against the local engine.
+
+Usage: python benchmarks/scan.py [--model default|vgg16|both] [--images 2000] [--memory] [--ray N ...]
 """
 
 from __future__ import annotations
@@ -67,12 +69,41 @@ def memory(inspector: cw.ModelInspector) -> None:
         print(f"  {n:6d} images streamed: RSS {before:7.1f} -> {rss_mb():7.1f} MB ({len(result)} scanned)")
 
 
+def ray_against_local(sizes: list[int]) -> None:
+    import ray
+
+    start = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    print(f"  local Ray instance (2 CPUs) started in {time.perf_counter() - start:.1f} s")
+    inspector = cw.ModelInspector()
+    cw.scan(inspector, cw.shapes_dataset(128, seed=0).images, batch_size=64)      # warm-up of the local engine
+    try:
+        for n in sizes:
+            data = cw.shapes_dataset(n, seed=7)
+            start = time.perf_counter()
+            local = cw.scan(inspector, data, batch_size=64)
+            local_s = time.perf_counter() - start
+            start = time.perf_counter()
+            distributed = cw.scan(inspector, data, batch_size=64, engine="ray")
+            ray_s = time.perf_counter() - start
+            same = bool((local.confusion == distributed.confusion).all())
+            print(f"  {n:6d} images: local {local_s:6.1f} s ({n / local_s:5.0f} img/s), ray {ray_s:6.1f} s "
+                  f"({n / ray_s:5.0f} img/s), ray / local time {ray_s / local_s:.2f}; same confusion: {same}")
+    finally:
+        ray.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", choices=["default", "vgg16", "both"], default="both")
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--memory", action="store_true", help="also measure RSS at 1,000 and 10,000 images")
+    parser.add_argument("--ray", type=int, nargs="*", help="also time engine='ray' against local at these sizes")
     args = parser.parse_args()
+    if args.ray:
+        print("== engine='ray' on a local 2-CPU instance against engine='local' (default model)")
+        ray_against_local(args.ray)
+        return
     if args.model in ("default", "both"):
         print("== default model (96 px)")
         inspector = cw.ModelInspector()

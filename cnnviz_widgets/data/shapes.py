@@ -47,13 +47,19 @@ class ShapesBatch:
         return len(self.labels)
 
 
-def generate_shapes(n: int, *, size: int = 96, seed: int = 0) -> ShapesBatch:
+DIFFICULTIES = ("easy", "hard")
+"""``easy``: the data the default model was trained on. ``hard``: smaller shapes with a part
+hidden, stronger clutter lines and more noise, so that the model errs."""
+
+
+def generate_shapes(n: int, *, size: int = 96, seed: int = 0, difficulty: str = "easy") -> ShapesBatch:
     """Generate ``n`` labelled shape images with their masks.
 
     Args:
         n: number of samples (>= 0).
         size: side of the square images in pixels (>= 32).
         seed: seed of the random generator; the same seed gives the same batch.
+        difficulty: one of :data:`DIFFICULTIES`.
 
     Returns:
         A :class:`ShapesBatch`; classes are balanced (label ``i % 6`` before shuffling).
@@ -62,12 +68,15 @@ def generate_shapes(n: int, *, size: int = 96, seed: int = 0) -> ShapesBatch:
         raise ArgumentError(f"n must be >= 0, got {n}")
     if size < 32:
         raise ArgumentError(f"size must be >= 32 pixels, got {size}")
+    if difficulty not in DIFFICULTIES:
+        raise ArgumentError(f"difficulty must be one of {list(DIFFICULTIES)}; got {difficulty!r}")
+    render = render_sample if difficulty == "easy" else render_hard_sample
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % len(CLASS_NAMES)).astype(np.int64)
     images = np.empty((n, size, size, 3), np.uint8)
     masks = np.empty((n, size, size), bool)
     for i, label in enumerate(labels):
-        images[i], masks[i] = render_sample(rng, int(label), size)
+        images[i], masks[i] = render(rng, int(label), size)
     return ShapesBatch(images, labels, masks)
 
 
@@ -89,6 +98,42 @@ def render_sample(rng: np.random.Generator, label: int, size: int) -> tuple[np.n
         fill = np.broadcast_to(colour, background.shape)
     image = background * (1 - alpha[..., None]) + fill * alpha[..., None]
     image += rng.normal(0, 5.0, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8), mask
+
+
+def render_hard_sample(rng: np.random.Generator, label: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A harder sample: a smaller shape with a square part of it hidden (background shows there),
+    strong clutter lines over everything and more noise. The mask is the visible part of the shape."""
+    background = _background(rng, size)
+    radius = rng.uniform(0.10, 0.19) * size
+    margin = radius + 1
+    cx, cy = rng.uniform(margin, size - margin, size=2)
+    angle = rng.uniform(0, 2 * math.pi)
+    alpha = _shape_alpha(CLASS_NAMES[label], cx, cy, radius, angle, size)
+    under = background[alpha > 0.5].mean(axis=0) if (alpha > 0.5).any() else background.mean(axis=(0, 1))
+    colour = _contrasting_colour(rng, under)
+    if CLASS_NAMES[label] == "stripes":
+        fill = _stripes_fill(rng, colour, cx, cy, radius, angle, size)
+    else:
+        fill = np.broadcast_to(colour, background.shape)
+    # a square part of the shape (a sixth to a third of its diameter) lies behind the background
+    side = rng.uniform(0.3, 0.6) * radius
+    px, py = cx + rng.uniform(-radius, radius) * 0.8, cy + rng.uniform(-radius, radius) * 0.8
+    yy, xx = np.mgrid[0:size, 0:size]
+    hidden = (np.abs(yy - py) < side / 2) & (np.abs(xx - px) < side / 2)
+    alpha = np.where(hidden, 0.0, alpha)
+    image = background * (1 - alpha[..., None]) + fill * alpha[..., None]
+    overlay = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for _ in range(int(rng.integers(1, 5))):  # strong clutter lines over everything
+        x0, y0, x1, y1 = rng.uniform(0, size, 4)
+        draw.line([(x0, y0), (x1, y1)], fill=tuple(int(c) for c in rng.integers(0, 256, 3)) + (140,),
+                  width=int(rng.integers(1, 3)))
+    layer = np.asarray(overlay, np.float64)
+    a = layer[..., 3:4] / 255.0
+    image = image * (1 - a) + layer[..., :3] * a
+    image += rng.normal(0, 6.0, image.shape)
+    mask = alpha > 0.5
     return np.clip(image, 0, 255).astype(np.uint8), mask
 
 

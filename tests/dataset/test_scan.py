@@ -227,3 +227,18 @@ def test_shapes_dataset_is_the_offline_default():
         cw.shapes_dataset(0)
     result = cw.scan(cw.ModelInspector(), data, batch_size=6)
     assert result.accuracy > 0.8 and result.confusion.sum() == 12
+
+
+def test_the_hard_shapes_make_the_model_err():
+    easy = cw.shapes_dataset(300, seed=21)
+    hard = cw.shapes_dataset(300, seed=21, difficulty="hard")
+    again = cw.shapes_dataset(300, seed=21, difficulty="hard")
+    np.testing.assert_array_equal(hard.images, again.images)             # seeded
+    np.testing.assert_array_equal(hard.labels, easy.labels)              # same balanced labels
+    inspector = cw.ModelInspector()
+    easy_scan, hard_scan = cw.scan(inspector, easy), cw.scan(inspector, hard)
+    assert easy_scan.accuracy > 0.97
+    assert 0.5 < hard_scan.accuracy < 0.9                                # errors to explore, not noise
+    assert len(hard_scan.confident_errors(10)) == 10
+    with pytest.raises(cw.ArgumentError, match=r"difficulty must be one of \['easy', 'hard'\]; got 'medium'"):
+        cw.shapes_dataset(3, difficulty="medium")
