@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 NETWORK_TAG = "needs-network"
 EXPECTED = ["00_tour.ipynb", "01_feature_maps.ipynb", "02_filters.ipynb", "03_class_activation_maps.ipynb",
-            "04_occlusion.ipynb", "05_your_own_model.ipynb"]
+            "04_occlusion.ipynb", "05_your_own_model.ipynb", "06_datasets.ipynb"]
 
 DOWNLOADS_FAIL = """import keras
 import keras.src.utils.file_utils as _file_utils
@@ -167,4 +167,16 @@ def test_your_own_model(tmp_path):
     assert re.search(r"vgg16 .*preprocessing='vgg16'.*block5_conv3 -> heatmap \(1, 224, 224\)", run.stdout)
     assert re.search(r"resnet50v2 .*preprocessing='resnet_v2'.*post_relu -> heatmap \(1, 224, 224\)", run.stdout)
     assert "Skipped the ImageNet example" in run.stdout and "no network" in run.stdout
+    assert len(run.views) == 3
+
+
+def test_datasets(tmp_path):
+    run = execute("06_datasets.ipynb", tmp_path)
+    accuracy = run.number(r"accuracy ([\d.]+)%\), 0 skipped") / 100
+    assert 0.5 < accuracy < 0.9                                        # the hard shapes fool the model
+    assert re.search(r"most confident mistake: image #\d+, a \w+ taken for a \w+ with p = [\d.]+%", run.stdout)
+    on_stars = run.number(r"fires most on star: mean ([\d.]+) on stars")
+    assert on_stars > run.number(r"against ([\d.]+) on the other classes")
+    assert run.drawn_images("cnnviz-dataset-cell") and run.drawn_images("cnnviz-channel-examples")
+    assert run.drawn_images("cnnviz-cam")
     assert len(run.views) == 3
