@@ -29,7 +29,7 @@ from cnnviz_widgets.errors import ArgumentError
 def _require_ray():
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise ArgumentError('engine="ray" needs Ray Data: pip install "cnnviz-widgets[ray]"') from exc
     return ray

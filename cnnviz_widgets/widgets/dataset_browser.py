@@ -66,7 +66,7 @@ class DatasetBrowser(InspectorWidget):
     image_index = control(
         traitlets.Int(None, allow_none=True, help="Scan index of the image picked (it becomes the inspector's image)."),
         check=_image_check, reset=lambda w: None, options=lambda w: w._image_options(), live_options=True,
-        attribute="image_dropdown", on_change="_show_image",
+        attribute="image_dropdown", on_change="_show_image", css=("cnnviz-image-select",),
         make=lambda w: widgets.Dropdown(description="image", options=[("—", None)],
                                         layout=widgets.Layout(width="420px")))
 
@@ -84,7 +84,7 @@ class DatasetBrowser(InspectorWidget):
         scales = {"row": bqplot.OrdinalScale(reverse=True), "column": bqplot.OrdinalScale(),
                   "color": bqplot.ColorScale(scheme="Blues", min=0)}
         self.matrix = bqplot.GridHeatMap(color=np.zeros((2, 2)), row=["-", " "], column=["-", " "], scales=scales,
-                                         display_format=".0f", interactions={"click": "select"},
+                                         display_format=".0f",
                                          selected_style={"stroke": "#dd8452", "stroke-width": "3"})
         self.confusion_chart = bqplot.Figure(
             marks=[self.matrix], title="confusion (rows: true class; click a cell)",
@@ -94,6 +94,7 @@ class DatasetBrowser(InspectorWidget):
             layout=widgets.Layout(width="420px", height="380px"))
         self.confusion_chart.add_class("cnnviz-confusion")
         self.matrix.observe(self._cell_from_chart, "selected")
+        self.matrix.on_element_click(self._cell_clicked)      # what the browser sends for a click on a cell
         bar_scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}
         self.accuracy_bars = bqplot.Bars(x=["-"], y=[0.0], scales=bar_scales, colors=["#55a868"])
         self.accuracy_chart = bqplot.Figure(
@@ -107,6 +108,8 @@ class DatasetBrowser(InspectorWidget):
             self.set_scan(scan)
         views = widgets.HBox([self.confusion_chart,
                               widgets.VBox([self.accuracy_chart, self.summary, self.skipped_view])])
+        self.add_class("cnnviz-dataset")
+        self.cell_caption.add_class("cnnviz-cell-caption")
         self._finish_init([views, self.cell_caption, self.image_dropdown, self.cell_view])
 
     # ------------------------------------------------------------------ scan
@@ -174,6 +177,11 @@ class DatasetBrowser(InspectorWidget):
         row, column = (int(v) for v in np.asarray(selected)[-1])
         with self.hold_trait_notifications():
             self.true_class, self.predicted_class = row, column
+
+    def _cell_clicked(self, _mark: Any, event: dict) -> None:
+        data = event.get("data", {}) if isinstance(event, dict) else {}
+        if "rowNum" in data and "columnNum" in data and self.scan is not None:
+            self.matrix.selected = [[int(data["rowNum"]), int(data["columnNum"])]]
 
     def show_cell(self, true_class: int, predicted_class: int) -> list[int]:
         """Choose a cell (as a click does) and return its images."""

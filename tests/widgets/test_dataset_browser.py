@@ -131,3 +131,14 @@ def test_the_dashboard_shares_its_scan_with_the_feature_maps(scanned):
     dashboard = cw.Dashboard(inspector, dataset=data, scan=result)
     assert dashboard.layers.scan is result and dashboard.layers.examples.layout.display is None
     dashboard.close()
+
+
+def test_the_message_a_cell_click_sends_chooses_the_cell(scanned):
+    inspector, data, result = scanned
+    browser = cw.DatasetBrowser(inspector, result, data=data)
+    # what bqplot sends to the kernel for a click on the cell of row 1, column 2
+    browser.matrix._handle_custom_msgs(browser.matrix, {"event": "element_click",
+                                                        "data": {"color": 4, "rowNum": 1, "columnNum": 2}}, [])
+    assert (browser.true_class, browser.predicted_class) == (1, 2)
+    assert f"{len(result.images_in_cell(1, 2))} images" in browser.cell_caption.value
+    browser.close()
