@@ -161,8 +161,8 @@ def test_the_widget_table_lists_every_declared_trait():
     from cnnviz_widgets.widgets._controls import declared_controls
 
     section = README.split("## Widgets", 1)[1].split("\n## ", 1)[0]
-    for widget in (cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper):
-        row = next(line for line in section.splitlines() if line.startswith(f"| `{widget.__name__}(inspector)`"))
+    for widget in (cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper, cw.DatasetBrowser):
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{widget.__name__}(inspector"))
         listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
         assert listed == set(declared_controls(widget)), widget.__name__
 

@@ -242,3 +242,12 @@ def test_the_hard_shapes_make_the_model_err():
     assert len(hard_scan.confident_errors(10)) == 10
     with pytest.raises(cw.ArgumentError, match=r"difficulty must be one of \['easy', 'hard'\]; got 'medium'"):
         cw.shapes_dataset(3, difficulty="medium")
+
+
+def test_progress_true_draws_a_tqdm_bar_to_the_end(tiny, capsys):
+    images, _ = images_and_labels(20, seed=7)
+    cw.scan(tiny, images, batch_size=8, progress=True)
+    err = capsys.readouterr().err
+    assert "scan" in err and "20/20" in err and "img/s" in err
+    with pytest.raises(cw.ArgumentError, match="progress must be None, True"):
+        cw.scan(tiny, images, progress="yes")
