@@ -93,6 +93,7 @@ class Dashboard(widgets.VBox):
     def _share_scan(self, scan: Any, lookup: Any) -> None:
         """A scan shown in the Dataset tab also gives the feature-map tab its channel examples."""
         self.layers.attach_scan(scan, lookup=lookup)
+        self.filters.attach_scan(scan, lookup=lookup)
 
     @property
     def widgets(self) -> tuple:

@@ -40,10 +40,11 @@ def _class_check(widget: Any, name: str, value: Any) -> Any:
 def _image_check(widget: Any, name: str, value: Any) -> Any:
     if value is None:
         return value
+    if widget.true_class is None or widget.predicted_class is None:
+        raise traitlets.TraitError(f"{name}: choose a confusion cell first (a click, or show_cell); got {value!r}")
     allowed = widget.cell_images()
     if value not in allowed:
-        where = "this cell" if widget.true_class is not None else "the scan"
-        raise traitlets.TraitError(f"{name} must be the index of an image of {where} ({len(allowed)} images); "
+        raise traitlets.TraitError(f"{name} must be the index of an image of this cell ({len(allowed)} images); "
                                    f"got {value!r}")
     return value
 
@@ -222,13 +223,17 @@ class DatasetBrowser(InspectorWidget):
                 shown = "".join(f"<li>{html.escape(src)}: {html.escape(why)}</li>" for src, why in s.skipped[:5])
                 self.skipped_view.value = f"<small>skipped:<ul>{shown}</ul></small>"
         if self.true_class is None or self.predicted_class is None:
-            self.cell_caption.value = "<small>Click a cell of the confusion matrix to see its images.</small>"
-            return True
-        cell = self.cell_images()
-        t, p = s.class_names[self.true_class], s.class_names[self.predicted_class]
-        verdict = "right" if self.true_class == self.predicted_class else "wrong"
-        self.cell_caption.value = (f"<small>true <b>{html.escape(t)}</b>, predicted <b>{html.escape(p)}</b> "
-                                   f"({verdict}): {len(cell)} images, most confident first</small>")
+            errors = [i for i, *_ in s.confident_errors(MAX_THUMBS)]
+            cell = errors or list(range(min(len(s), MAX_THUMBS)))
+            self.cell_caption.value = ("<small>Click a cell of the confusion matrix to see its images. Until then: "
+                                       + ("the most confident mistakes." if errors else "the first images.")
+                                       + "</small>")
+        else:
+            cell = self.cell_images()
+            t, p = s.class_names[self.true_class], s.class_names[self.predicted_class]
+            verdict = "right" if self.true_class == self.predicted_class else "wrong"
+            self.cell_caption.value = (f"<small>true <b>{html.escape(t)}</b>, predicted <b>{html.escape(p)}</b> "
+                                       f"({verdict}): {len(cell)} images, most confident first</small>")
         if self._needs_drawing("cell", (id(s), self.true_class, self.predicted_class)):
             shown = cell[:MAX_THUMBS]
             if shown:

@@ -48,6 +48,8 @@ def test_a_click_on_a_cell_lists_its_images_and_a_pick_explains_one(scanned):
 def test_refused_cells_and_images_do_not_stick(scanned):
     inspector, data, result = scanned
     browser = cw.DatasetBrowser(inspector, result, data=data)
+    with pytest.raises(traitlets.TraitError, match="choose a confusion cell first"):
+        browser.image_index = 0
     cell = browser.show_cell(0, 0)
     with pytest.raises(traitlets.TraitError, match=rf"image of this cell \({len(cell)} images\); got 999"):
         browser.image_index = 999
@@ -142,3 +144,23 @@ def test_the_message_a_cell_click_sends_chooses_the_cell(scanned):
     assert (browser.true_class, browser.predicted_class) == (1, 2)
     assert f"{len(result.images_in_cell(1, 2))} images" in browser.cell_caption.value
     browser.close()
+
+
+def test_filter_gallery_shows_a_filters_dataset_examples(scanned):
+    inspector, data, result = scanned
+    gallery = cw.FilterGallery(inspector, layer="conv2")
+    assert [value for _, value in gallery.example_dropdown.options] == [None]        # no scan yet
+    gallery.attach_scan(result, data)
+    assert [value for _, value in gallery.example_dropdown.options] == [None, *gallery.page_filters()]
+    gallery.example_dropdown.value = 4
+    assert gallery.example_filter == 4 and gallery.examples.layout.display is None
+    np.testing.assert_allclose(gallery.examples.selectivity_bars.y, result.class_selectivity("conv2", 4), atol=1e-6)
+    with pytest.raises(traitlets.TraitError, match=r"example_filter must be one of None, 0, 1, 2, 3, 4, 5; got 6"):
+        gallery.example_filter = 6
+    empty = cw.FilterGallery(inspector)
+    with pytest.raises(traitlets.TraitError, match=r"must be one of None; got 0"):
+        empty.example_filter = 0                                                # no scan: nothing to show
+    empty.close()
+    gallery.example_filter = None
+    assert gallery.examples.layout.display == "none"
+    gallery.close()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import cnnviz_widgets as cw
 from cnnviz_widgets.widgets._controls import declared_controls
 
-WIDGETS = [cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper]
+WIDGETS = [cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper, cw.DatasetBrowser]
 
 _INSPECTORS: dict[str, cw.ModelInspector] = {}
 
@@ -27,6 +27,17 @@ def shared_inspector() -> cw.ModelInspector:
     if "default" not in _INSPECTORS:
         _INSPECTORS["default"] = cw.ModelInspector()
     return _INSPECTORS["default"]
+
+
+def build(widget_class: type, inspector: cw.ModelInspector, **traits):
+    """A widget on the shared inspector; a DatasetBrowser gets a scan of hard shapes (which has errors)."""
+    if widget_class is cw.DatasetBrowser:
+        if "scan" not in _INSPECTORS:
+            data = cw.shapes_dataset(60, seed=3, difficulty="hard")
+            _INSPECTORS["scan"] = (cw.scan(inspector, data), data)
+        result, data = _INSPECTORS["scan"]
+        return widget_class(inspector, result, data=data, **traits)
+    return widget_class(inspector, **traits)
 
 
 def value_strategy(widget_class: type, name: str, probe) -> st.SearchStrategy:
@@ -62,12 +73,12 @@ def controls_show_traits(widget) -> None:
 
 def run_sequence(widget_class: type, data) -> None:
     inspector = shared_inspector()
-    probe = widget_class(inspector)
+    probe = build(widget_class, inspector)
     names = list(declared_controls(widget_class))
     strategies = {name: value_strategy(widget_class, name, probe) for name in names}
     probe.close()
 
-    widget = widget_class(inspector)
+    widget = build(widget_class, inspector)
     if isinstance(widget, cw.FilterGallery):
         widget.steps = 2            # keep gradient-ascent patterns cheap; steps is still drawn below
     accepted = snapshot(widget)
@@ -87,7 +98,7 @@ def run_sequence(widget_class: type, data) -> None:
         controls_show_traits(widget)
     assert widget.wait(120)
     assert not widget.errors.message, widget.errors.message
-    fresh = widget_class(inspector, **accepted)
+    fresh = build(widget_class, inspector, **accepted)
     assert fresh.wait(120)
     assert snapshot(fresh) == accepted
     assert widget.png == fresh.png, f"{widget_class.__name__} with {accepted}"
@@ -105,7 +116,7 @@ def test_refused_values_never_stick(widget_class, data):
 @pytest.mark.parametrize("widget_class", WIDGETS, ids=lambda c: c.__name__)
 def test_every_declared_trait_refuses_junk_and_keeps_drawing(widget_class):
     """Not random: each declared trait gets a value of the wrong type and one out of range."""
-    widget = widget_class(shared_inspector())
+    widget = build(widget_class, shared_inspector())
     before = snapshot(widget)
     png = widget.png
     for name in declared_controls(widget_class):
