@@ -80,61 +80,73 @@ def generate_shapes(n: int, *, size: int = 96, seed: int = 0, difficulty: str = 
     return ShapesBatch(images, labels, masks)
 
 
-def render_sample(rng: np.random.Generator, label: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Render one sample of class ``label``: returns (uint8 (S, S, 3) image, bool (S, S) mask)."""
+@dataclass(frozen=True)
+class _Placed:
+    """One shape drawn at random over a random background (float arrays, not yet blended)."""
+
+    background: np.ndarray
+    alpha: np.ndarray
+    fill: np.ndarray
+    cx: float
+    cy: float
+    radius: float
+
+
+def _place_shape(rng: np.random.Generator, label: int, size: int, radius_range: tuple[float, float]) -> _Placed:
+    """Background, shape coverage and shape colours for one sample; the radius is a fraction of ``size``."""
     background = _background(rng, size)
-    radius = rng.uniform(0.10, 0.225) * size
+    radius = rng.uniform(*radius_range) * size
     margin = radius + 1
     cx, cy = rng.uniform(margin, size - margin, size=2)
     angle = rng.uniform(0, 2 * math.pi)
     alpha = _shape_alpha(CLASS_NAMES[label], cx, cy, radius, angle, size)
     mask = alpha > 0.5
-
     under = background[mask].mean(axis=0) if mask.any() else background.mean(axis=(0, 1))
     colour = _contrasting_colour(rng, under)
     if CLASS_NAMES[label] == "stripes":
         fill = _stripes_fill(rng, colour, cx, cy, radius, angle, size)
     else:
         fill = np.broadcast_to(colour, background.shape)
-    image = background * (1 - alpha[..., None]) + fill * alpha[..., None]
+    return _Placed(background, alpha, fill, cx, cy, radius)
+
+
+def _blend(image: np.ndarray, overlay: Image.Image) -> np.ndarray:
+    """``image`` (S, S, 3) float with an RGBA ``overlay`` drawn over it."""
+    layer = np.asarray(overlay, np.float64)
+    a = layer[..., 3:4] / 255.0
+    return image * (1 - a) + layer[..., :3] * a
+
+
+def render_sample(rng: np.random.Generator, label: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Render one sample of class ``label``: returns (uint8 (S, S, 3) image, bool (S, S) mask)."""
+    placed = _place_shape(rng, label, size, (0.10, 0.225))
+    alpha = placed.alpha
+    image = placed.background * (1 - alpha[..., None]) + placed.fill * alpha[..., None]
     image += rng.normal(0, 5.0, image.shape)
-    return np.clip(image, 0, 255).astype(np.uint8), mask
+    return np.clip(image, 0, 255).astype(np.uint8), alpha > 0.5
 
 
 def render_hard_sample(rng: np.random.Generator, label: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """A harder sample: a smaller shape with a square part of it hidden (background shows there),
     strong clutter lines over everything and more noise. The mask is the visible part of the shape."""
-    background = _background(rng, size)
-    radius = rng.uniform(0.10, 0.19) * size
-    margin = radius + 1
-    cx, cy = rng.uniform(margin, size - margin, size=2)
-    angle = rng.uniform(0, 2 * math.pi)
-    alpha = _shape_alpha(CLASS_NAMES[label], cx, cy, radius, angle, size)
-    under = background[alpha > 0.5].mean(axis=0) if (alpha > 0.5).any() else background.mean(axis=(0, 1))
-    colour = _contrasting_colour(rng, under)
-    if CLASS_NAMES[label] == "stripes":
-        fill = _stripes_fill(rng, colour, cx, cy, radius, angle, size)
-    else:
-        fill = np.broadcast_to(colour, background.shape)
+    placed = _place_shape(rng, label, size, (0.10, 0.19))
+    cx, cy, radius = placed.cx, placed.cy, placed.radius
     # a square part of the shape (a sixth to a third of its diameter) lies behind the background
     side = rng.uniform(0.3, 0.6) * radius
     px, py = cx + rng.uniform(-radius, radius) * 0.8, cy + rng.uniform(-radius, radius) * 0.8
     yy, xx = np.mgrid[0:size, 0:size]
     hidden = (np.abs(yy - py) < side / 2) & (np.abs(xx - px) < side / 2)
-    alpha = np.where(hidden, 0.0, alpha)
-    image = background * (1 - alpha[..., None]) + fill * alpha[..., None]
+    alpha = np.where(hidden, 0.0, placed.alpha)
+    image = placed.background * (1 - alpha[..., None]) + placed.fill * alpha[..., None]
     overlay = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     for _ in range(int(rng.integers(1, 5))):  # strong clutter lines over everything
         x0, y0, x1, y1 = rng.uniform(0, size, 4)
         draw.line([(x0, y0), (x1, y1)], fill=tuple(int(c) for c in rng.integers(0, 256, 3)) + (140,),
                   width=int(rng.integers(1, 3)))
-    layer = np.asarray(overlay, np.float64)
-    a = layer[..., 3:4] / 255.0
-    image = image * (1 - a) + layer[..., :3] * a
+    image = _blend(image, overlay)
     image += rng.normal(0, 6.0, image.shape)
-    mask = alpha > 0.5
-    return np.clip(image, 0, 255).astype(np.uint8), mask
+    return np.clip(image, 0, 255).astype(np.uint8), alpha > 0.5
 
 
 def _polygon(label: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
@@ -232,6 +244,4 @@ def _add_lines_and_dots(rng: np.random.Generator, img: np.ndarray, size: int) ->
         rad = rng.uniform(1, 2.5)
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         draw.ellipse([x - rad, y - rad, x + rad, y + rad], fill=colour + (110,))
-    layer = np.asarray(overlay, np.float64)
-    a = layer[..., 3:4] / 255.0
-    return img * (1 - a) + layer[..., :3] * a
+    return _blend(img, overlay)
