@@ -33,9 +33,6 @@ HEADS: dict[str, str] = {
 }
 """Head names and what each means (the ``head=`` argument also takes ``"auto"``)."""
 
-AUTO_RULE = ("auto: one output unit -> 'binary' (a softmax over one unit -> 'score'); several units ending in "
-             "a sigmoid -> 'multilabel'; otherwise 'softmax'")
-
 
 def resolve_head(head: str, n_outputs: int, activation: str) -> tuple[str, str]:
     """Turn the ``head`` argument into (head name, reason) for an output of ``n_outputs`` units.

@@ -214,7 +214,7 @@ class InspectorWidget(widgets.VBox):
             self.errors.show(exc)
         finally:
             self._fitting = False
-        handler = declared_controls(type(self))[change["name"]].on_change
+        handler = self._binder.specs[change["name"]].on_change
         if handler is not None:
             guarded(getattr(type(self), handler))(self)
 

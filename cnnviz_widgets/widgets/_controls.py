@@ -131,10 +131,14 @@ class ControlBinder:
         for name, spec in self.specs.items():
             self._read_options(name)
             if spec.reset_on_model:
-                value = spec.reset(self.owner)
-                if value is not None or self.owner.traits()[name].allow_none:
-                    setattr(self.owner, name, value)
+                self._take_reset(name)
             self.fit(name)
+
+    def _take_reset(self, name: str) -> None:
+        """Set ``name`` to its declared reset value (a None reset leaves a trait that refuses None alone)."""
+        value = self.specs[name].reset(self.owner)
+        if value is not None or self.owner.traits()[name].allow_none:
+            setattr(self.owner, name, value)
 
     def _read_options(self, name: str) -> None:
         spec, control = self.specs[name], self.controls.get(name)
@@ -157,13 +161,10 @@ class ControlBinder:
             with self._quiet(name):
                 control.min, control.max = low, max(low, high)
         if spec.reset is not None:
-            trait = owner.traits()[name]
             try:
-                check_declared(owner, {"trait": trait, "value": getattr(owner, name)})
+                check_declared(owner, {"trait": owner.traits()[name], "value": getattr(owner, name)})
             except (traitlets.TraitError, ValueError, LookupError):
-                value = spec.reset(owner)
-                if value is not None or trait.allow_none:
-                    setattr(owner, name, value)
+                self._take_reset(name)
         self.show(name)
 
     def fit_all(self) -> None:

@@ -1,7 +1,11 @@
-"""Declarations that several widgets share: the class to explain, the overlay's alpha and the
-colormap. Each call returns a new trait (a trait object belongs to one class)."""
+"""Declarations that several widgets share: the class to explain, the overlay's alpha, the
+colormap, and a 0-based index on a slider. Each call returns a new trait (a trait object
+belongs to one class)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 import traitlets
@@ -37,3 +41,13 @@ def colormap_trait(default: str) -> traitlets.TraitType:
         check=checks.among(COLORMAPS), attribute="colormap_dropdown",
         make=lambda w: widgets.Dropdown(description="colormap", options=COLORMAPS,
                                         layout=widgets.Layout(width="220px")))
+
+
+def index_trait(help: str, count: Callable[[Any], int], *, description: str, attribute: str,
+                note: Callable[[Any], str], css: tuple[str, ...] = (), **slider: Any) -> traitlets.TraitType:
+    """A 0-based index among ``count(widget)`` items (a channel, a page, a step) on an IntSlider:
+    checked against, and bounded by, ``0 .. count - 1``; back to 0 when that shrinks below it."""
+    return control(
+        traitlets.Int(0, help=help), check=checks.between(0, lambda w: count(w) - 1, note=note),
+        bounds=lambda w: (0, count(w) - 1), reset=lambda w: 0, attribute=attribute, css=css,
+        make=lambda w: widgets.IntSlider(description=description, min=0, max=0, **slider))

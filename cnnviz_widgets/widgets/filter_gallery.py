@@ -27,6 +27,7 @@ from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, 
 from cnnviz_widgets.widgets._channel_examples import ChannelExamples
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
+from cnnviz_widgets.widgets._shared_traits import index_trait
 
 TILE_SIDE = 64
 ATLAS_MARGIN = 5  # seed 003's stitched grid
@@ -55,11 +56,8 @@ class FilterGallery(InspectorWidget):
         check=checks.among(MODES), attribute="mode_buttons",
         make=lambda w: widgets.ToggleButtons(options=MODES, style={"button_width": "90px"}))
     page_size = control(traitlets.Int(16, help="Filters per page, 1..256."), check=checks.between(1, 256))
-    page = control(
-        traitlets.Int(0, help="Page of filters shown, 0-based."),
-        check=checks.between(0, lambda w: w.n_pages - 1, note=lambda w: f" for layer {w.layer!r}"),
-        bounds=lambda w: (0, w.n_pages - 1), reset=lambda w: 0, attribute="page_slider",
-        make=lambda w: widgets.IntSlider(description="page", min=0, max=0))
+    page = index_trait("Page of filters shown, 0-based.", lambda w: w.n_pages, description="page",
+                       attribute="page_slider", note=lambda w: f" for layer {w.layer!r}")
     recipe = control(
         traitlets.Unicode("robust", help="Pattern recipe: 'robust' (default) or 'classic' (the seeds')."),
         check=checks.among(RECIPES), attribute="recipe_buttons",
@@ -68,11 +66,9 @@ class FilterGallery(InspectorWidget):
     steps = control(traitlets.Int(None, allow_none=True,
                                   help="Gradient-ascent steps, 1..5000 (None: the recipe's default)."),
                     check=checks.between(1, 5000))
-    input_channel = control(
-        traitlets.Int(0, help="Input channel of the kernels shown (layers not reading RGB)."),
-        check=checks.between(0, lambda w: w.n_input_channels - 1, note=lambda w: f" for layer {w.layer!r}"),
-        bounds=lambda w: (0, w.n_input_channels - 1), reset=lambda w: 0, attribute="input_channel_slider",
-        make=lambda w: widgets.IntSlider(description="input ch.", min=0, max=0))
+    input_channel = index_trait("Input channel of the kernels shown (layers not reading RGB).",
+                                lambda w: w.n_input_channels, description="input ch.",
+                                attribute="input_channel_slider", note=lambda w: f" for layer {w.layer!r}")
 
     example_filter = control(
         traitlets.Int(None, allow_none=True, help="Filter of the page whose dataset examples are shown "

@@ -23,7 +23,7 @@ from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
 from cnnviz_widgets.widgets._channel_examples import ChannelExamples
 from cnnviz_widgets.widgets._controls import control
-from cnnviz_widgets.widgets._shared_traits import colormap_trait
+from cnnviz_widgets.widgets._shared_traits import colormap_trait, index_trait
 
 NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
 
@@ -45,13 +45,10 @@ class LayerBrowser(InspectorWidget):
         reset=lambda w: w._spatial[-1],
         attribute="layer_dropdown", css=("cnnviz-layer-select",),
         make=lambda w: widgets.Dropdown(description="layer", layout=widgets.Layout(width="340px")))
-    channel = control(
-        traitlets.Int(0, help="Channel shown large, 0-based."),
-        check=checks.between(0, lambda w: w.n_channels - 1, note=lambda w: f" for layer {w.layer!r}"),
-        bounds=lambda w: (0, w.n_channels - 1), reset=lambda w: 0,
-        attribute="channel_slider", css=("cnnviz-channel-slider",),
-        make=lambda w: widgets.IntSlider(description="channel", min=0, max=0, continuous_update=True,
-                                         layout=widgets.Layout(width="520px")))
+    channel = index_trait("Channel shown large, 0-based.", lambda w: w.n_channels, description="channel",
+                          attribute="channel_slider", note=lambda w: f" for layer {w.layer!r}",
+                          css=("cnnviz-channel-slider",), continuous_update=True,
+                          layout=widgets.Layout(width="520px"))
     colormap = colormap_trait("viridis")
     normalization = control(
         traitlets.Unicode("per_channel", help="'per_channel' (as the seeds) or 'shared' (layer range)."),

@@ -24,7 +24,7 @@ from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
-from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait
+from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait, index_trait
 
 FILLS = (("mean colour", "mean"), ("grey", "grey"), ("blur", "blur"), ("colour", "colour"))
 
@@ -66,11 +66,9 @@ class OcclusionSweeper(InspectorWidget):
         check=checks.hex_color, attribute="color_picker",
         make=lambda w: widgets.ColorPicker(concise=True, layout=widgets.Layout(width="40px")))
     class_index = class_index_trait()
-    step = control(
-        traitlets.Int(0, help="Position shown by the step-through, 0-based in raster order."),
-        check=checks.between(0, lambda w: w.n_steps - 1, note=lambda w: f" ({w.n_steps} patch positions)"),
-        bounds=lambda w: (0, w.n_steps - 1), reset=lambda w: 0, attribute="step_slider",
-        css=("cnnviz-step-slider",), make=lambda w: widgets.IntSlider(description="step", min=0, max=0))
+    step = index_trait("Position shown by the step-through, 0-based in raster order.", lambda w: w.n_steps,
+                       description="step", attribute="step_slider", note=lambda w: f" ({w.n_steps} patch positions)",
+                       css=("cnnviz-step-slider",))
     alpha = alpha_trait()
     colormap = colormap_trait("jet")
 
