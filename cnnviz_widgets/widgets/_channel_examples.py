@@ -12,6 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from cnnviz_widgets.dataset import Scan
+from cnnviz_widgets.dataset.sources import ImageLookup
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb
 from cnnviz_widgets.methods import crop_field, receptive_field
@@ -36,9 +37,13 @@ def example_patches(inspector: ModelInspector, result: Scan, lookup: Callable[[s
 
 
 class ChannelExamples(widgets.VBox):
-    """Top and bottom patches and class selectivity of one channel; hidden without a scan."""
+    """Top and bottom patches and class selectivity of one channel of ``scan``; hidden without a scan.
 
-    def __init__(self) -> None:
+    ``data`` is the scanned data, needed for images that came from arrays or a tf.data.Dataset.
+    """
+
+    def __init__(self, scan: Scan | None = None, data: Any = None) -> None:
+        self.scan, self.lookup = scan, ImageLookup(data)
         self.top_view = widgets.Image(format="png")
         self.top_view.add_class("cnnviz-channel-examples")
         self.bottom_view = widgets.Image(format="png")
@@ -55,10 +60,14 @@ class ChannelExamples(widgets.VBox):
                           widgets.HTML("<b>excite it least</b>"), self.bottom_view, self.selectivity_chart],
                          layout=widgets.Layout(display="none"))
 
-    def show(self, inspector: ModelInspector, result: Scan | None, lookup: Callable[[str], Any], layer: str,
-             channel: int, cached: Callable[..., Any]) -> None:
-        """Draw ``channel`` of ``layer`` (hidden when there is no scan or the scan skipped the layer)."""
-        if result is None or layer not in result.layers:
+    def attach(self, scan: Scan | None, data: Any = None, *, lookup: ImageLookup | None = None) -> None:
+        """Use ``scan`` (None: none) and the images of ``data`` (or an existing ``lookup``)."""
+        self.scan, self.lookup = scan, lookup or ImageLookup(data)
+
+    def show(self, inspector: ModelInspector, layer: str, channel: int | None, cached: Callable[..., Any]) -> None:
+        """Draw ``channel`` of ``layer`` (hidden without a scan or a channel, or when the scan skipped the layer)."""
+        result, lookup = self.scan, self.lookup
+        if result is None or channel is None or layer not in result.layers:
             self.layout.display = "none"
             return
         for side, view in (("top", self.top_view), ("bottom", self.bottom_view)):
@@ -77,3 +86,21 @@ class ChannelExamples(widgets.VBox):
                               f"{field.size[0]}x{field.size[1]} px receptive field of the unit at each "
                               f"maximum</small>")
         self.layout.display = None
+
+
+class ScanExamplesMixin:
+    """For a widget with a :class:`ChannelExamples` in ``self.examples``: the scan it shows."""
+
+    examples: ChannelExamples
+
+    @property
+    def scan(self) -> Scan | None:
+        """The attached scan, or None."""
+        return self.examples.scan
+
+    def attach_scan(self, scan: Scan | None, data: Any = None, *, lookup: ImageLookup | None = None) -> None:
+        """Show dataset examples from ``scan`` (None: hide them); ``data`` is the scanned data, needed
+        for images that came from arrays or a tf.data.Dataset."""
+        self.examples.attach(scan, data, lookup=lookup)
+        self._binder.follow_model()     # controls whose options depend on the scan
+        self.refresh()

@@ -18,13 +18,12 @@ import numpy as np
 import traitlets
 
 from cnnviz_widgets.dataset import Scan
-from cnnviz_widgets.dataset.sources import ImageLookup
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import filter_patterns, filter_weights, filter_weights_rgb
 from cnnviz_widgets.render import colorize, enlarge, tile_grid, to_png
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
-from cnnviz_widgets.widgets._channel_examples import ChannelExamples
+from cnnviz_widgets.widgets._channel_examples import ChannelExamples, ScanExamplesMixin
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 from cnnviz_widgets.widgets._shared_traits import index_trait
@@ -35,7 +34,7 @@ MODES = (("weights", "weights"), ("patterns", "patterns"))
 RECIPES = (("robust", "robust"), ("classic", "classic"))
 
 
-class FilterGallery(InspectorWidget):
+class FilterGallery(ScanExamplesMixin, InspectorWidget):
     """The filters of one conv layer, a page at a time, as kernels or as gradient-ascent patterns.
 
     Args:
@@ -80,9 +79,8 @@ class FilterGallery(InspectorWidget):
 
     def __init__(self, inspector: ModelInspector | None = None, *, scan: Scan | None = None, data: Any = None,
                  **kwargs: Any) -> None:
-        self.scan, self._lookup = scan, ImageLookup(data)
+        self.examples = ChannelExamples(scan, data)
         super().__init__(inspector, **kwargs)
-        self.examples = ChannelExamples()
         self.previous_button = widgets.Button(icon="chevron-left", layout=widgets.Layout(width="40px"))
         self.next_button = widgets.Button(icon="chevron-right", layout=widgets.Layout(width="40px"))
         self.previous_button.on_click(lambda _: self._turn(-1))
@@ -108,12 +106,6 @@ class FilterGallery(InspectorWidget):
         ])
         export = widgets.HBox([self.path_box, self.save_page_button, self.save_layer_button, self.saved])
         self._finish_init([controls, self.gallery_view, self.caption, self.example_dropdown, self.examples, export])
-
-    def attach_scan(self, scan: Scan | None, data: Any = None, *, lookup: ImageLookup | None = None) -> None:
-        """Let ``example_filter`` show a filter's dataset examples from ``scan`` (None: hide them)."""
-        self.scan, self._lookup = scan, lookup or ImageLookup(data)
-        self._binder.follow_model()
-        self.refresh()
 
     def _example_options(self) -> list[tuple[str, int | None]]:
         if self.scan is None or not self._conv or self.layer not in self.scan.layers:
@@ -210,10 +202,7 @@ class FilterGallery(InspectorWidget):
                 return False
             tiles = self.pattern_tiles(filters)
             what = f"{self.recipe} patterns"
-        if self.example_filter is None:
-            self.examples.layout.display = "none"
-        else:
-            self.examples.show(self.inspector, self.scan, self._lookup, self.layer, self.example_filter, self.cached)
+        self.examples.show(self.inspector, self.layer, self.example_filter, self.cached)
         grid = tile_grid(enlarge(tiles, TILE_SIDE), per_row=8, margin=3, labels=[f"#{i}" for i in filters])
         self.gallery_view.value = display_png(grid, side=8 * (TILE_SIDE + 3) + 3)
         self.caption.value = (f"<small>{html.escape(self.layer)}: filters {filters[0]}–{filters[-1]} of "

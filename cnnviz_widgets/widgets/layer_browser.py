@@ -15,20 +15,19 @@ import numpy as np
 import traitlets
 
 from cnnviz_widgets.dataset import Scan
-from cnnviz_widgets.dataset.sources import ImageLookup
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
 from cnnviz_widgets.render import channel_grid, colorize, normalize, to_png
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
-from cnnviz_widgets.widgets._channel_examples import ChannelExamples
+from cnnviz_widgets.widgets._channel_examples import ChannelExamples, ScanExamplesMixin
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._shared_traits import colormap_trait, index_trait
 
 NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
 
 
-class LayerBrowser(InspectorWidget):
+class LayerBrowser(ScanExamplesMixin, InspectorWidget):
     """Feature maps of one layer: a grid of all channels, one channel large with its statistics,
     the input image, and how many channels are blank in each layer.
 
@@ -62,9 +61,8 @@ class LayerBrowser(InspectorWidget):
     def __init__(self, inspector: ModelInspector | None = None, *, scan: Scan | None = None, data: Any = None,
                  **kwargs: Any) -> None:
         self._rendering = False  # True while the view is redrawn (chart selections are then ours, not a click)
-        self.scan, self._lookup = scan, ImageLookup(data)
+        self.examples = ChannelExamples(scan, data)
         super().__init__(inspector, **kwargs)
-        self.examples = ChannelExamples()
         self.input_view = image_view("cnnviz-input")
         self.channel_view = image_view("cnnviz-map", "cnnviz-channel")
         self.grid_view = image_view("cnnviz-grid")
@@ -97,12 +95,6 @@ class LayerBrowser(InspectorWidget):
         controls = widgets.HBox([self.layer_dropdown, self.colormap_dropdown, self.normalization_buttons])
         self._finish_init([controls, self.channel_slider, views, self.examples, widgets.HTML("<b>all channels</b>"),
                            self.grid_view])
-
-    def attach_scan(self, scan: Scan | None, data: Any = None, *, lookup: ImageLookup | None = None) -> None:
-        """Show the channel's dataset examples from ``scan`` (None: hide them); ``data`` is the
-        scanned data, needed for images that came from arrays or a tf.data.Dataset."""
-        self.scan, self._lookup = scan, lookup or ImageLookup(data)
-        self.refresh()
 
     # ------------------------------------------------------------------ layers
     def _on_model_change(self) -> None:
@@ -169,7 +161,7 @@ class LayerBrowser(InspectorWidget):
             self.channel_view.value = display_png(colorize(scaled, self.colormap))
             self.grid_view.value = self._grid_png()
             self._render_statistics()
-            self.examples.show(self.inspector, self.scan, self._lookup, self.layer, self.channel, self.cached)
+            self.examples.show(self.inspector, self.layer, self.channel, self.cached)
             return True
         finally:
             self._rendering = False

@@ -116,7 +116,7 @@ def test_layer_browser_shows_a_channels_dataset_examples(scanned):
     assert top.shape[1] >= 9 * PATCH and top.std() > 5
     np.testing.assert_allclose(browser.examples.selectivity_bars.y, result.class_selectivity("relu2", 2), atol=1e-6)
     # each patch is the receptive field of the unit at the example's maximum, cropped from that image
-    tiles, labels = example_patches(inspector, result, browser._lookup, "relu2", 2)
+    tiles, labels = example_patches(inspector, result, browser.examples.lookup, "relu2", 2)
     index, _value, (y, x) = result.top_examples("relu2", 2)[0]
     field = cw.receptive_field(inspector, "relu2")
     top_, left, bottom, right = field.box(y, x)
