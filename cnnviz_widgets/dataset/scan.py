@@ -26,7 +26,7 @@ from cnnviz_widgets.dataset.topk import StreamingExtremes, batch_extremes
 from cnnviz_widgets.errors import ArgumentError, CnnvizError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb, to_model_pixels
-from cnnviz_widgets.methods._access import cached, input_spec
+from cnnviz_widgets.methods._access import cached, input_spec, submodel
 
 Example = tuple[int, float, tuple[int, int]]
 """(image index, the channel's spatial maximum, (y, x) of that maximum in the layer's map)."""
@@ -211,11 +211,12 @@ class _State:
 def _reduction_fn(graph, layers: tuple[str, ...]) -> Callable:
     """Compiled ``f(x) -> (probabilities, [(max, argmax, mean) per layer])`` for a batch."""
     def build():
-        model = keras.Model(graph.input, [graph.probability, *(graph.tensors[name] for name in layers)])
+        model = submodel(graph, ("probability", *layers))
 
         @tf.function(input_signature=[input_spec(graph)])
         def reduce(x):
             outputs = model(x, training=False)
+            outputs = outputs if layers else [outputs]     # one output: the model returns it alone
             reduced = []
             for maps in outputs[1:]:
                 flat = tf.reshape(maps, [tf.shape(maps)[0], -1, maps.shape[-1]])      # (N, H*W, C)
@@ -320,7 +321,6 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
     inspector = model_or_inspector if isinstance(model_or_inspector, ModelInspector) \
         else ModelInspector(model_or_inspector)
     names = _scan_layers(inspector, layers)
-    channels = [int(inspector.layer(n).output_shape[-1]) for n in names]
     shapes = {n: tuple(int(d) for d in inspector.layer(n).output_shape) for n in names}
     source = as_source(data)
     label_map = _label_map(source, inspector)
@@ -331,7 +331,7 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
                 "output": inspector.output_name, "class_names": list(inspector.class_names),
                 "data_length": source.length, "data_kind": source.kind,
                 "layer_shapes": {n: list(shape) for n, shape in shapes.items()}}
-    state = _State(names, channels, n_classes, int(top_k))
+    state = _State(names, [shapes[n][2] for n in names], n_classes, int(top_k))
     if store is not None:
         manifest = read_manifest(store)
         if manifest is not None:

@@ -8,6 +8,7 @@ import ray  # an optional extra of the package; make test installs it
 from PIL import Image
 
 import cnnviz_widgets as cw
+from tests.dataset import assert_same_scan
 
 pytestmark = pytest.mark.slow
 
@@ -21,17 +22,6 @@ def local_ray():
     ray.shutdown()
 
 
-def assert_same_scan(a: cw.Scan, b: cw.Scan) -> None:
-    assert a.sources == b.sources and a.skipped == b.skipped
-    np.testing.assert_array_equal(a.confusion, b.confusion)
-    np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
-    for layer in a.layers:
-        for channel in range(a.layer_shapes[layer][2]):
-            assert a.top_examples(layer, channel) == b.top_examples(layer, channel)
-            assert a.bottom_examples(layer, channel) == b.bottom_examples(layer, channel)
-        np.testing.assert_allclose(a.class_selectivity(layer, 0), b.class_selectivity(layer, 0), rtol=1e-6)
-
-
 def test_ray_and_local_give_the_same_scan(local_ray, tmp_path):
     data = cw.shapes_dataset(150, seed=4)
     for i, (image, label) in enumerate(zip(data.images, data.labels, strict=True)):
@@ -43,7 +33,7 @@ def test_ray_and_local_give_the_same_scan(local_ray, tmp_path):
     local = cw.scan(inspector, tmp_path, batch_size=32)
     distributed = cw.scan(inspector, tmp_path, batch_size=32, engine="ray")
     assert len(distributed) == 150 and [s.rsplit("/", 1)[-1] for s, _ in distributed.skipped] == ["broken.png"]
-    assert_same_scan(local, distributed)
+    assert_same_scan(local, distributed, rtol=1e-6)
     arrays = cw.scan(inspector, data, batch_size=32, engine="ray")
     np.testing.assert_array_equal(arrays.confusion, local.confusion)
 
@@ -62,4 +52,4 @@ def test_an_interrupted_ray_scan_resumes(local_ray, tmp_path):
         cw.scan(inspector, data, batch_size=16, engine="ray", store=store, progress=stop, checkpoint_every=100)
     assert len(cw.load_scan(store)) == 64
     resumed = cw.scan(inspector, data, batch_size=16, engine="ray", store=store)
-    assert_same_scan(whole, resumed)
+    assert_same_scan(whole, resumed, rtol=1e-6)
