@@ -466,6 +466,8 @@ class BrowserSession:
                 remaining_ms = max(1_000, int(1000 * (deadline - time.monotonic())))
                 wait_for_new_src(self.page, image, src, timeout_ms=remaining_ms)
                 after = self.stats(image)
+                if after["width"] <= 1 and time.monotonic() < deadline:
+                    continue   # replaced again while read: wait for that picture to be decoded too
                 if after["digest"] != before["digest"] or time.monotonic() > deadline:
                     return after
                 src = after["src"]
