@@ -11,7 +11,8 @@ Also the resident memory of a scan of 1,000 and of 10,000 images (the growth mus
 
 With ``--ray 2000 20000``: engine="ray" on a local 2-CPU Ray instance against the local engine.
 
-Usage: python benchmarks/scan.py [--model default|vgg16|both] [--images 2000] [--memory] [--ray N ...]
+Usage: python benchmarks/scan.py [--model default|vgg16|both] [--images 2000] [--repeats 5] [--memory]
+       [--ray N ...]
 """
 
 from __future__ import annotations
@@ -31,20 +32,30 @@ import numpy as np  # noqa: E402
 import cnnviz_widgets as cw  # noqa: E402
 
 
-def throughput(inspector: cw.ModelInspector, images: np.ndarray, batch_size: int) -> None:
+def throughput(inspector: cw.ModelInspector, images: np.ndarray, batch_size: int, repeats: int = 1) -> None:
+    """Time predict and the scan ``repeats`` times, alternating (so that load on the machine hits
+    both alike), and print each pair and the median of the ratios."""
+    import statistics
+
     x = inspector.preprocess(images.astype(np.float32))      # predict gets its input ready-made
     warm = min(len(x), 2 * batch_size)
     inspector.model.predict(x[:warm], batch_size=batch_size, verbose=0)
     cw.scan(inspector, images[:warm], batch_size=batch_size)
-    start = time.perf_counter()
-    inspector.model.predict(x, batch_size=batch_size, verbose=0)
-    predict = time.perf_counter() - start
-    start = time.perf_counter()
-    result = cw.scan(inspector, images, batch_size=batch_size)   # converts and preprocesses as it goes
-    scanned = time.perf_counter() - start
-    print(f"  {len(x)} images, batch {batch_size}: predict {predict:6.2f} s ({len(x) / predict:6.0f} img/s), "
-          f"scan of {len(result.layers)} layers {scanned:6.2f} s ({len(x) / scanned:6.0f} img/s); "
-          f"throughput ratio scan / predict = {predict / scanned:.2f}")
+    ratios = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        inspector.model.predict(x, batch_size=batch_size, verbose=0)
+        predict = time.perf_counter() - start
+        start = time.perf_counter()
+        result = cw.scan(inspector, images, batch_size=batch_size)   # converts and preprocesses as it goes
+        scanned = time.perf_counter() - start
+        ratios.append(predict / scanned)
+        print(f"  {len(x)} images, batch {batch_size}: predict {predict:6.2f} s ({len(x) / predict:6.0f} img/s), "
+              f"scan of {len(result.layers)} layers {scanned:6.2f} s ({len(x) / scanned:6.0f} img/s); "
+              f"throughput ratio scan / predict = {predict / scanned:.2f}")
+    if repeats > 1:
+        print(f"  median ratio over {repeats} alternating runs: {statistics.median(ratios):.2f} "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
 
 
 def rss_mb() -> float:
@@ -97,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", choices=["default", "vgg16", "both"], default="both")
     parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5, help="alternating predict / scan timings per model")
     parser.add_argument("--memory", action="store_true", help="also measure RSS at 1,000 and 10,000 images")
     parser.add_argument("--ray", type=int, nargs="*", help="also time engine='ray' against local at these sizes")
     args = parser.parse_args()
@@ -107,7 +119,7 @@ def main() -> None:
     if args.model in ("default", "both"):
         print("== default model (96 px)")
         inspector = cw.ModelInspector()
-        throughput(inspector, cw.shapes_dataset(args.images, seed=1).images, 64)
+        throughput(inspector, cw.shapes_dataset(args.images, seed=1).images, 64, args.repeats)
         if args.memory:
             memory(inspector)
     if args.model in ("vgg16", "both"):
@@ -115,7 +127,7 @@ def main() -> None:
         inspector = cw.ModelInspector(keras.applications.VGG16(weights=None), preprocess="vgg16")
         rng = np.random.default_rng(0)
         images = rng.integers(0, 256, (max(64, args.images // 8), 224, 224, 3), dtype=np.uint8)
-        throughput(inspector, images, 32)
+        throughput(inspector, images, 32, max(1, args.repeats // 2))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ patch size and the map gets coarser or finer.
 
 **Across a dataset.** `cw.explore(dataset=cw.shapes_dataset(2000, difficulty="hard"))` adds a
 *Dataset* tab: the confusion matrix of a whole dataset, scanned once in the background. Click a
-cell to see the images the model confused, most confident first, and pick one to explain it in
+cell to see the images the model confused, most confident first, and click one to explain it in
 the other tabs; the feature-map tab then also shows, for each channel, the image patches that
 excite it most. Notebook 06 walks through it.
 
@@ -496,8 +496,8 @@ for name, accuracy in zip(result.class_names, result.class_accuracy):
     print(f"{name:9s} accuracy {accuracy:.1%}")"""),
     ("markdown", """## The confusion matrix, and the mistakes it hides
 Rows are the true class, columns the prediction. Click a cell to list its images, most confident
-first; pick one in the list and it becomes the inspector's image, so every other widget below
-explains it. The cell opened here holds the model's most confident mistake."""),
+first; click one (or pick it in the list) and it becomes the inspector's image, so every other
+widget below explains it. The cell opened here holds the model's most confident mistake."""),
     ("code", """index, true_class, predicted, probability = result.confident_errors(1)[0]
 print(f"most confident mistake: image #{index}, a {result.class_names[true_class]} taken for a "
       f"{result.class_names[predicted]} with p = {probability:.1%}")

@@ -14,7 +14,7 @@ from cnnviz_widgets.render.color import (
     normalize_channels,
     overlay,
 )
-from cnnviz_widgets.render.grid import channel_grid, enlarge, tile_grid
+from cnnviz_widgets.render.grid import channel_grid, enlarge, tile_at, tile_grid
 from cnnviz_widgets.render.png import decode_png, draw_box, resize, to_png
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "normalize_channels",
     "overlay",
     "resize",
+    "tile_at",
     "tile_grid",
     "to_png",
 ]

@@ -36,10 +36,7 @@ def tile_grid(tiles: np.ndarray | Sequence[np.ndarray], *, per_row: int = 8, mar
     if labels is not None and len(labels) != len(tiles):
         raise ArgumentError(f"Got {len(labels)} labels for {len(tiles)} tiles")
     n, h, w = tiles.shape[:3]
-    cols = min(per_row, n)
-    rows = -(-n // cols)
-    label_h = LABEL_HEIGHT if labels is not None else 0
-    cell_h, cell_w = h + label_h + margin, w + margin
+    cols, rows, cell_h, cell_w = _grid_cells(n, (h, w), per_row, margin, labels is not None)
     grid = np.empty((rows * cell_h + margin, cols * cell_w + margin, 3), np.uint8)
     grid[:] = background
     for i in range(n):
@@ -57,6 +54,29 @@ def tile_grid(tiles: np.ndarray | Sequence[np.ndarray], *, per_row: int = 8, mar
                       fill=ink, font=font)
         grid = np.asarray(pil)
     return grid
+
+
+def _grid_cells(n: int, tile: tuple[int, int], per_row: int, margin: int, labelled: bool) -> tuple[int, int, int, int]:
+    """(columns, rows, cell height, cell width) of :func:`tile_grid`'s layout for ``n`` tiles (h, w)."""
+    cols = min(per_row, n)
+    return cols, -(-n // cols), tile[0] + (LABEL_HEIGHT if labelled else 0) + margin, tile[1] + margin
+
+
+def tile_at(point: tuple[float, float], n: int, tile: tuple[int, int], *, per_row: int = 8, margin: int = 2,
+            labelled: bool = False) -> int | None:
+    """Index of the tile under ``point`` = (x, y) in pixels of a :func:`tile_grid` picture of ``n``
+    tiles of size ``tile`` = (h, w) (same ``per_row``, ``margin``, labels or not), or None for a
+    margin or a point outside the tiles (a tile's label counts as the tile)."""
+    if n < 1:
+        return None
+    cols, rows, cell_h, cell_w = _grid_cells(n, tile, per_row, margin, labelled)
+    x, y = float(point[0]) - margin, float(point[1]) - margin
+    if not (np.isfinite(x) and np.isfinite(y)) or x < 0 or y < 0:
+        return None
+    column, row = int(x // cell_w), int(y // cell_h)
+    inside = x - column * cell_w < tile[1] and y - row * cell_h < cell_h - margin
+    index = row * cols + column
+    return index if inside and column < cols and index < n else None
 
 
 def enlarge(tiles: np.ndarray, side: int) -> np.ndarray:

@@ -45,7 +45,13 @@ def display_png(array: np.ndarray, side: int = DISPLAY_SIDE) -> bytes:
     longest = max(array.shape[:2])
     if longest > side:
         return to_png(array, max_side=side)
-    return to_png(array, scale=max(1, side // longest))
+    return to_png(array, scale=display_scale(array.shape, side))
+
+
+def display_scale(shape: tuple[int, ...], side: int = DISPLAY_SIDE) -> float:
+    """Factor by which :func:`display_png` enlarges (> 1, whole) or shrinks (< 1) a picture of ``shape``."""
+    longest = max(shape[:2])
+    return side / longest if longest > side else float(max(1, side // longest))
 
 
 def layer_options(inspector: ModelInspector, names: list[str],

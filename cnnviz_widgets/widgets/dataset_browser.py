@@ -1,8 +1,9 @@
 """DatasetBrowser: a scanned dataset, from the confusion matrix to one image explained.
 
-A click on a cell of the confusion matrix (bqplot) lists that cell's images, most confident
-first; picking one makes it the inspector's image, so every other widget bound to the inspector
-(the CAM, occlusion and feature-map views) explains it. Without a scan, ``start_scan(data)``
+A click on a cell of the confusion matrix (bqplot) shows that cell's images, most confident
+first; a click on one of them (a bqplot image mark) or picking it in the list makes it the
+inspector's image, so every other widget bound to the inspector (the CAM, occlusion and
+feature-map views) explains it. Without a scan, ``start_scan(data)``
 scans in the background with a progress bar and Cancel.
 """
 
@@ -21,14 +22,18 @@ from cnnviz_widgets.dataset.sources import ImageLookup
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb
-from cnnviz_widgets.render import enlarge, tile_grid
+from cnnviz_widgets.render import enlarge, tile_at, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, display_scale, image_view
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 
 THUMB = 64
 MAX_THUMBS = 24
+PER_ROW = 8
+MARGIN = 3
+CELL_SIDE = PER_ROW * (THUMB + MARGIN) + MARGIN
+"""Display width of the thumbnails (pixels)."""
 
 
 def _class_check(widget: Any, name: str, value: Any) -> Any:
@@ -80,7 +85,14 @@ class DatasetBrowser(InspectorWidget):
         super().__init__(inspector, **kwargs)
         self.summary = widgets.HTML("")
         self.cell_caption = widgets.HTML("")
-        self.cell_view = image_view("cnnviz-map", "cnnviz-dataset-cell")
+        self.shown_images: list[int] = []
+        """Scan indices of the thumbnails drawn, in grid order."""
+        pixels = {"x": bqplot.LinearScale(min=0.0, max=1.0), "y": bqplot.LinearScale(min=0.0, max=1.0, reverse=True)}
+        self.cell_mark = bqplot.Image(image=image_view(), scales=pixels)
+        self.cell_mark.on_element_click(self._thumbnail_clicked)
+        self.cell_chart = bqplot.Figure(marks=[self.cell_mark], fig_margin={"top": 0, "bottom": 0, "left": 0, "right": 0},
+                                        padding_x=0.0, padding_y=0.0, layout=widgets.Layout(width="0px", height="0px"))
+        self.cell_chart.add_class("cnnviz-dataset-cells")
         self.skipped_view = widgets.HTML("")
         scales = {"row": bqplot.OrdinalScale(reverse=True), "column": bqplot.OrdinalScale(),
                   "color": bqplot.ColorScale(scheme="Blues", min=0)}
@@ -111,7 +123,7 @@ class DatasetBrowser(InspectorWidget):
                               widgets.VBox([self.accuracy_chart, self.summary, self.skipped_view])])
         self.add_class("cnnviz-dataset")
         self.cell_caption.add_class("cnnviz-cell-caption")
-        self._finish_init([views, self.cell_caption, self.image_dropdown, self.cell_view])
+        self._finish_init([views, self.cell_caption, self.image_dropdown, self.cell_chart])
 
     # ------------------------------------------------------------------ scan
     def set_scan(self, result: Scan, data: Any = None) -> None:
@@ -190,6 +202,24 @@ class DatasetBrowser(InspectorWidget):
             self.true_class, self.predicted_class = true_class, predicted_class
         return self.cell_images()
 
+    def click_thumbnail(self, x: float, y: float) -> int | None:
+        """What a click at pixel (x, y) of the thumbnail picture does: the image under it becomes the
+        inspector's image (its confusion cell is chosen first when none is). Returns its scan
+        index, or None for a click between thumbnails."""
+        k = tile_at((x, y), len(self.shown_images), (THUMB, THUMB), per_row=PER_ROW, margin=MARGIN, labelled=True)
+        if k is None or self.scan is None:
+            return None
+        index = self.shown_images[k]
+        if self.true_class is None or self.predicted_class is None:
+            self.show_cell(int(self.scan.labels[index]), int(self.scan.predictions[index]))
+        self.image_index = index
+        return index
+
+    def _thumbnail_clicked(self, _mark: Any, event: dict) -> None:
+        data = event.get("data", {}) if isinstance(event, dict) else {}
+        if "click_x" in data and "click_y" in data:
+            self.click_thumbnail(data["click_x"], data["click_y"])
+
     def image(self, index: int) -> np.ndarray:
         """The scanned image ``index`` as uint8 (H, W, 3) at its own size."""
         return load_rgb(self._lookup(self.scan.sources[index]))
@@ -203,7 +233,21 @@ class DatasetBrowser(InspectorWidget):
     @property
     def png(self) -> bytes:
         """PNG bytes of the chosen cell's images."""
-        return self.cell_view.value
+        return self.cell_mark.image.value
+
+    def _draw_thumbnails(self, picture: np.ndarray) -> None:
+        """Show ``picture`` in the clickable chart, its scales in the picture's pixels."""
+        height, width = picture.shape[:2]
+        factor = display_scale(picture.shape, CELL_SIDE)
+        with self.cell_mark.hold_sync():
+            self.cell_mark.scales["x"].max, self.cell_mark.scales["y"].max = float(width), float(height)
+            self.cell_mark.x, self.cell_mark.y = (0.0, float(width)), (float(height), 0.0)
+        self.cell_chart.layout.width = f"{round(width * factor)}px"
+        self.cell_chart.layout.height = f"{round(height * factor)}px"
+        # the mark redraws when given another Image widget, not when its Image's value changes
+        old, self.cell_mark.image = self.cell_mark.image, widgets.Image(value=display_png(picture, side=CELL_SIDE),
+                                                                        format="png")
+        old.close()
 
     def _render(self) -> bool:
         s = self.scan
@@ -235,12 +279,12 @@ class DatasetBrowser(InspectorWidget):
             self.cell_caption.value = (f"<small>true <b>{html.escape(t)}</b>, predicted <b>{html.escape(p)}</b> "
                                        f"({verdict}): {len(cell)} images, most confident first</small>")
         if self._needs_drawing("cell", (id(s), self.true_class, self.predicted_class)):
-            shown = cell[:MAX_THUMBS]
+            self.shown_images = shown = cell[:MAX_THUMBS]
             if shown:
                 tiles = enlarge(np.stack([resize_rgb(self.image(i), (THUMB, THUMB)) for i in shown]), THUMB)
                 labels = [f"#{i} {s.probabilities[i, s.predictions[i]]:.0%}" for i in shown]
-                self.cell_view.value = display_png(tile_grid(tiles, per_row=8, margin=3, labels=labels),
-                                                   side=8 * (THUMB + 3) + 3)
+                picture = tile_grid(tiles, per_row=PER_ROW, margin=MARGIN, labels=labels)
             else:
-                self.cell_view.value = display_png(np.full((THUMB, THUMB, 3), 255, np.uint8), THUMB)
+                picture = np.full((THUMB, THUMB, 3), 255, np.uint8)
+            self._draw_thumbnails(picture)
         return True

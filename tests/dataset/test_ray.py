@@ -53,3 +53,37 @@ def test_an_interrupted_ray_scan_resumes(local_ray, tmp_path):
     assert len(cw.load_scan(store)) == 64
     resumed = cw.scan(inspector, data, batch_size=16, engine="ray", store=store)
     assert_same_scan(whole, resumed, rtol=1e-6)
+
+
+def _reducer_actors() -> dict[str, dict]:
+    """The scan's map actors that Ray's global state knows, by actor id."""
+    from ray._private import state
+
+    return {key: info for key, info in state.actors().items() if "MapWorker" in info["ActorClassName"]}
+
+
+def test_a_worker_killed_mid_scan_is_replaced_and_nothing_is_counted_twice(local_ray):
+    """A lost Ray worker (its process killed with SIGKILL while batches are still to do): Ray Data
+    restarts the actor and retries its batch, and the scan equals the local one."""
+    import os
+    import signal
+
+    data = cw.shapes_dataset(1200, seed=8)
+    inspector = cw.ModelInspector()
+    whole = cw.scan(inspector, data, batch_size=16)
+    killed: list[int] = []
+
+    def kill_one_worker(done, total):
+        if killed or done >= total:
+            return
+        alive = [info["Pid"] for info in _reducer_actors().values() if info["State"] == "ALIVE" and info["Pid"]]
+        if alive:
+            os.kill(alive[0], signal.SIGKILL)
+            killed.append(done)
+
+    distributed = cw.scan(inspector, data, batch_size=16, engine="ray", progress=kill_one_worker)
+    assert killed and killed[0] < len(data.images), killed                  # killed while images were left
+    restarts = [info.get("NumRestarts", 0) for info in _reducer_actors().values()]
+    assert max(map(int, restarts)) >= 1, restarts                     # Ray replaced the lost actor
+    assert len(distributed) == len(data.images) and distributed.complete
+    assert_same_scan(whole, distributed, rtol=1e-6)

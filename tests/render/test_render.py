@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib import colormaps
 
 from cnnviz_widgets.errors import ArgumentError
@@ -18,6 +20,7 @@ from cnnviz_widgets.render import (
     normalize_channels,
     overlay,
     resize,
+    tile_at,
     tile_grid,
     to_png,
 )
@@ -86,6 +89,32 @@ def test_tile_grid_places_tiles_with_margins_and_labels():
     assert (under_first < 128).any()   # dark text on the white background
     with pytest.raises(ArgumentError, match="labels"):
         tile_grid(tiles, labels=["x"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 13), h=st.integers(1, 9), w=st.integers(1, 9), per_row=st.integers(1, 6),
+       margin=st.integers(0, 4), data=st.data())
+def test_tile_at_finds_the_tile_drawn_under_a_pixel(n, h, w, per_row, margin, data):
+    """Every pixel of a tile_grid picture maps back to the tile drawn there; margins map to None."""
+    tiles = np.stack([np.full((h, w, 3), i + 1, np.uint8) for i in range(n)])
+    grid = tile_grid(tiles, per_row=per_row, margin=margin, background=(0, 0, 0))
+    for _ in range(20):
+        y = data.draw(st.integers(0, grid.shape[0] - 1))
+        x = data.draw(st.integers(0, grid.shape[1] - 1))
+        drawn = int(grid[y, x, 0])
+        found = tile_at((x + 0.5, y + 0.5), n, (h, w), per_row=per_row, margin=margin)
+        assert found == (drawn - 1 if drawn else None), (x, y)
+    assert tile_at((-1, 0), n, (h, w), per_row=per_row, margin=margin) is None
+    assert tile_at((grid.shape[1] + 5, margin), n, (h, w), per_row=per_row, margin=margin) is None
+
+
+def test_tile_at_counts_a_label_as_its_tile():
+    grid = tile_grid(np.zeros((3, 16, 20, 3), np.uint8), labels=["a", "b", "c"], per_row=2, margin=2)
+    assert grid.shape[0] == 2 * (16 + 12 + 2) + 2
+    assert tile_at((2 + 22 + 5, 2 + 16 + 6), 3, (16, 20), per_row=2, margin=2, labelled=True) == 1   # b's label
+    assert tile_at((5, 2 + 30 + 3), 3, (16, 20), per_row=2, margin=2, labelled=True) == 2            # c, row 2
+    assert tile_at((2 + 22 + 5, 2 + 30 + 3), 3, (16, 20), per_row=2, margin=2, labelled=True) is None   # no 4th
+    assert tile_at((float("nan"), 3), 3, (16, 20), per_row=2, margin=2, labelled=True) is None
 
 
 def test_channel_grid_downsamples_large_maps_and_keeps_small_ones():

@@ -45,6 +45,35 @@ def test_a_click_on_a_cell_lists_its_images_and_a_pick_explains_one(scanned):
         widget.close()
 
 
+def test_a_click_on_a_thumbnail_explains_that_image(scanned):
+    """The bqplot image mark's click message, in the picture's pixels, picks the image under it."""
+    inspector, data, result = scanned
+    first_errors = [i for i, *_ in result.confident_errors(24)]
+    inspector.set_image(data[0][next(i for i in range(90) if i not in first_errors)])   # not the one clicked
+    browser = cw.DatasetBrowser(inspector, result, data=data)
+    cam = cw.CamOverlay(inspector)
+    assert browser.wait(30) and cam.wait(30)
+    assert browser.shown_images == first_errors                   # no cell yet: the most confident mistakes
+    width, height = decode_png(browser.png).shape[1::-1]
+    assert (browser.cell_mark.x.tolist(), browser.cell_mark.y.tolist()) == ([0, width], [height, 0])
+    assert browser.cell_chart.layout.width == f"{width}px"
+    before_cam = bytes(cam.png)
+    second = 3 + (64 + 3) + 30                                    # inside the second thumbnail
+    browser.cell_mark._handle_custom_msgs(browser.cell_mark, {"event": "element_click",
+                                                              "data": {"click_x": second, "click_y": 20.0}})
+    picked = first_errors[1]
+    assert browser.image_index == picked
+    assert (browser.true_class, browser.predicted_class) == (result.labels[picked], result.predictions[picked])
+    np.testing.assert_array_equal(inspector.image, resize_rgb(data[0][picked], inspector.input_size))
+    assert cam.wait(30) and bytes(cam.png) != before_cam
+    assert browser.click_thumbnail(1.0, 1.0) is None and browser.image_index == picked   # a margin: nothing
+    cell = browser.show_cell(0, 0)
+    assert browser.shown_images == cell[:24]
+    assert browser.click_thumbnail(10.0, 10.0) == cell[0] == browser.image_index
+    for widget in (browser, cam):
+        widget.close()
+
+
 def test_refused_cells_and_images_do_not_stick(scanned):
     inspector, data, result = scanned
     browser = cw.DatasetBrowser(inspector, result, data=data)
