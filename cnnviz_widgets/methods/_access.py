@@ -244,7 +244,7 @@ def activation_fn(graph: TracedGraph, layer: str) -> Callable:
     return cached(graph, ("activations", layer), build)
 
 
-def _chosen_scores(scores: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
+def chosen_scores(scores: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
     """(N,) score of each image's class; :data:`TOP_CLASS` takes the image's highest score."""
     top = tf.argmax(scores, axis=1, output_type=tf.int32)
     return tf.gather(scores, tf.where(classes < 0, top, classes), axis=1, batch_dims=1)
@@ -259,7 +259,7 @@ def input_gradient_fn(graph: TracedGraph) -> Callable:
         def gradient(x, classes):
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(x)
-                score = _chosen_scores(model(x, training=False), classes)
+                score = chosen_scores(model(x, training=False), classes)
             return tape.gradient(score, x)
 
         return gradient
@@ -277,7 +277,7 @@ def layer_gradient_fn(graph: TracedGraph, layer: str) -> Callable:
             # tf.gradients (graph mode) back-propagates only from the score to the layer:
             # nothing below the layer is differentiated, which is Grad-CAM's physical bound.
             features, scores = model(x, training=False)
-            return features, tf.gradients(_chosen_scores(scores, classes), features)[0]
+            return features, tf.gradients(chosen_scores(scores, classes), features)[0]
 
         return gradient
 

@@ -1,4 +1,5 @@
-"""Class activation maps: Grad-CAM, Grad-CAM++, LayerCAM and (Faster) Score-CAM.
+"""Class activation maps: Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM, EigenCAM,
+(Faster) Score-CAM and Ablation-CAM, each declared once for :mod:`~cnnviz_widgets.methods.registry`.
 
 Every function takes a Keras model or a ModelInspector and a model-ready float32 batch
 ``x`` (N, H, W, C), and returns float32 (N, H, W) heatmaps at the input resolution, ReLU'd
@@ -8,13 +9,19 @@ image's top class. Gradient methods start from the logit when the model ends in 
 or sigmoid (as the Grad-CAM paper does), read from the traced graph, so the user's model
 is never modified.
 
-The three gradient CAMs differ only in how they weight the channels A_k of the target
-layer, given the gradient G_k = dS/dA_k of the class score S:
+The gradient CAMs differ only in how they weight the channels A_k of the target layer,
+given the gradient G_k = dS/dA_k of the class score S:
 
 - Grad-CAM: w_k = mean over positions of G_k; map = ReLU(sum_k w_k A_k).
 - Grad-CAM++: w_k = sum over positions of alpha_k ReLU(G_k), with
   alpha_k = G_k^2 / (2 G_k^2 + sum(A_k) G_k^3) (the closed form for an exponential score).
+- XGrad-CAM: w_k = sum over positions of G_k A_k / sum(A_k).
+- HiResCAM: map = ReLU(sum_k G_k A_k), the element-wise product (no averaging).
 - LayerCAM: map = ReLU(sum_k ReLU(G_k) A_k), a weight per position.
+
+EigenCAM needs no gradient (the first principal component of A); Score-CAM and Ablation-CAM
+weight each channel by what the class score does when the image is masked by it, or when it
+is removed.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ from cnnviz_widgets.methods._access import (
     submodel,
     upsample,
 )
+from cnnviz_widgets.methods.registry import Option, declare
+
+_GRADIENT_DISTRUST = ("the map has the target layer's resolution and is only as good as that layer; "
+                      "a low class probability means it explains a guess")
 
 
 def _gradient_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex, layer: str | None,
@@ -66,11 +77,23 @@ def _grad_cam_plus_plus_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(weights * features, axis=-1)
 
 
+def _xgrad_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    total = tf.reduce_sum(features, axis=(1, 2), keepdims=True)
+    weights = tf.reduce_sum(grads * features, axis=(1, 2), keepdims=True) / tf.where(total != 0, total,
+                                                                                     tf.ones_like(total))
+    return tf.reduce_sum(weights * features, axis=-1)
+
+
+def _hires_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(grads * features, axis=-1)
+
+
 def _layer_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
 
 
-_COMBINE = {"grad_cam": _grad_cam_map, "grad_cam_plus_plus": _grad_cam_plus_plus_map, "layer_cam": _layer_cam_map}
+_COMBINE = {"grad_cam": _grad_cam_map, "grad_cam_plus_plus": _grad_cam_plus_plus_map, "xgrad_cam": _xgrad_cam_map,
+            "hires_cam": _hires_cam_map, "layer_cam": _layer_cam_map}
 
 
 def _cam_fn(graph: TracedGraph, layer: str, method: str):
@@ -91,6 +114,8 @@ def _cam_fn(graph: TracedGraph, layer: str, method: str):
     return cached(graph, ("cam", layer, method), build)
 
 
+@declare("grad_cam", "Grad-CAM", family="cam", layer=True, gradients=True,
+         shows="the target layer's channels weighted by their mean gradient", distrust=_GRADIENT_DISTRUST)
 def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
              batch_size: int | None = None) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient.
@@ -108,6 +133,9 @@ def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, la
     return _gradient_cam(model, x, class_index, layer, "grad_cam", batch_size)
 
 
+@declare("grad_cam_plus_plus", "Grad-CAM++", family="cam", layer=True, gradients=True,
+         shows="positive gradients weighted per position; separates several objects of one class",
+         distrust=_GRADIENT_DISTRUST)
 def grad_cam_plus_plus(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None,
                        *, batch_size: int | None = None) -> np.ndarray:
     """Grad-CAM++ (Chattopadhyay et al. 2018): positive gradients weighted per position.
@@ -117,6 +145,34 @@ def grad_cam_plus_plus(model: ModelLike, x: np.ndarray, class_index: ClassIndex 
     return _gradient_cam(model, x, class_index, layer, "grad_cam_plus_plus", batch_size)
 
 
+@declare("xgrad_cam", "XGrad-CAM", family="cam", layer=True, gradients=True,
+         shows="channels weighted by their gradient averaged with the activation as weight",
+         distrust=_GRADIENT_DISTRUST)
+def xgrad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
+              batch_size: int | None = None) -> np.ndarray:
+    """XGrad-CAM (Fu et al. 2020): w_k = sum(G_k A_k) / sum(A_k), the axiom-derived weights.
+
+    Same arguments and output as :func:`grad_cam`.
+    """
+    return _gradient_cam(model, x, class_index, layer, "xgrad_cam", batch_size)
+
+
+@declare("hires_cam", "HiResCAM", family="cam", layer=True, gradients=True,
+         shows="gradient times activation at every position, summed over channels (no averaging)",
+         distrust="sharper than Grad-CAM but noisier; still at the target layer's resolution")
+def hires_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
+              batch_size: int | None = None) -> np.ndarray:
+    """HiResCAM (Draelos & Carin 2020): ReLU(sum_k G_k * A_k), element-wise.
+
+    Same arguments and output as :func:`grad_cam`; provably shows the locations the score
+    uses when the layers after the target end in global average pooling and a dense layer.
+    """
+    return _gradient_cam(model, x, class_index, layer, "hires_cam", batch_size)
+
+
+@declare("layer_cam", "LayerCAM", family="cam", layer=True, gradients=True,
+         shows="each position weighted by its own positive gradient; works on early layers too",
+         distrust="on early layers it shows edges of everything, not only of the class")
 def layer_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
               batch_size: int | None = None) -> np.ndarray:
     """LayerCAM (Jiang et al. 2021): each activation weighted by its own positive gradient.
@@ -124,6 +180,129 @@ def layer_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
     Same arguments and output as :func:`grad_cam`; also meaningful on early layers.
     """
     return _gradient_cam(model, x, class_index, layer, "layer_cam", batch_size)
+
+
+def _eigen_cam_fn(graph: TracedGraph, layer: str):
+    """Compiled ``f(x) -> (N, H, W)``: each image's activations projected on their first
+    principal direction (uncentred SVD), signed so that the projection sums to >= 0, ReLU'd and
+    upsampled."""
+    def build():
+        model = submodel(graph, (layer,))
+        size = tuple(graph.input.shape[1:3])
+
+        @tf.function(input_signature=[input_spec(graph)])
+        def eigen_cam(x):
+            features = model(x, training=False)
+            shape = tf.shape(features)
+            flat = tf.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
+            _, _, v = tf.linalg.svd(flat, full_matrices=False)
+            projection = tf.linalg.matvec(flat, v[:, :, 0])                     # (N, h*w)
+            sign = tf.where(tf.reduce_sum(projection, axis=1, keepdims=True) < 0, -1.0, 1.0)
+            small = tf.nn.relu(tf.reshape(sign * projection, shape[:3]))
+            return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
+
+        return eigen_cam
+
+    return cached(graph, ("eigen_cam", layer), build)
+
+
+@declare("eigen_cam", "EigenCAM", family="cam", layer=True, gradients=False,
+         shows="the first principal component of the target layer's activations; no gradients, no class",
+         distrust="it is the same for every class: it shows what the layer responds to most, not the evidence "
+                  "for the class asked")
+def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
+              batch_size: int | None = None) -> np.ndarray:
+    """EigenCAM (Muhammad & Yeasin 2020): the activations (h*w, K) of the target layer projected
+    on their first right singular vector, one forward pass to the layer and one SVD per image.
+
+    ``class_index`` is checked but does not change the map (the method is class-agnostic).
+    Same other arguments and output as :func:`grad_cam`.
+    """
+    graph, x = prepare(model, x)
+    layer = spatial_layer(graph, layer, "EigenCAM")
+    class_indices(graph, x, class_index, top_in_graph=True)   # refuses a bad class like the others
+    maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer)(chunk).numpy(), x, batch_size or chunk_size(graph))
+    return normalize_maps(maps)
+
+
+def _tail_model(graph: TracedGraph, layer: str):
+    """A model from ``layer``'s output to the class scores (the layers after the target only)."""
+    def build():
+        import keras
+
+        try:
+            return keras.Model(graph.tensors[layer], graph.score)
+        except ValueError as exc:
+            raise ArgumentError(f"Ablation-CAM runs the layers after {layer!r} alone, but the output also depends "
+                                f"on earlier layers by another path (a skip connection); choose a layer that every "
+                                f"path passes through, such as the automatic one (layer=None)") from exc
+
+    return cached(graph, ("tail", layer), build)
+
+
+def _ablation_fn(graph: TracedGraph, layer: str):
+    """Compiled ``f(a1 (1, h, w, K), channels (M,), classes (1,)) -> (M,)``: the class score with
+    each of ``channels`` set to zero in the layer's activations."""
+    def build():
+        tail = _tail_model(graph, layer)
+        shape = tuple(graph.tensors[layer].shape[1:])
+
+        @tf.function(input_signature=[tf.TensorSpec((1, *shape), tf.float32), tf.TensorSpec((None,), tf.int32),
+                                      tf.TensorSpec((1,), tf.int32)])
+        def ablated_scores(a1, channels, classes):
+            keep = 1.0 - tf.one_hot(channels, shape[-1], dtype=tf.float32)      # (M, K)
+            return tf.gather(tail(a1 * keep[:, None, None, :], training=False), classes[0], axis=1)
+
+        return ablated_scores
+
+    return cached(graph, ("ablation", layer), build)
+
+
+@declare("ablation_cam", "Ablation-CAM", family="cam", layer=True, gradients=False,
+         shows="channels weighted by how much the class score drops when each one is removed; no gradients",
+         distrust="one pass of the later layers per channel (512 on VGG16); channels that only matter together "
+                  "each look unimportant alone")
+def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
+                 batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+    """Ablation-CAM (Desai & Ramaswamy 2020): w_k = (S - S_k) / |S|, with S_k the class score when
+    channel k of the target layer is zero; map = ReLU(sum_k w_k A_k).
+
+    Only the layers after the target run for the ablated copies, in chunks of ``batch_size``
+    channels (never all K copies at once). Channels that are zero everywhere are skipped (their
+    ablation changes nothing). The layer must cut the network: every path from the input to
+    the output passes through it (true of the automatic CAM layer of the usual architectures).
+
+    Args:
+        model, x, class_index, layer: as in :func:`grad_cam`.
+        batch_size: ablated copies per compiled call (default: what fits in memory).
+        progress: ``progress(done, total)`` after each chunk, counted in ablated channels.
+
+    Returns:
+        float32 (N, H, W) in [0, 1].
+    """
+    graph, x = prepare(model, x)
+    layer = spatial_layer(graph, layer, "Ablation-CAM")
+    tail = _tail_model(graph, layer)
+    classes = class_indices(graph, x, class_index)
+    size = batch_size or chunk_size(graph)
+    acts = run_chunked(lambda chunk: activation_fn(graph, layer)(chunk).numpy(), x, size)   # (N, h, w, K)
+    scores = run_chunked(lambda chunk: tail(chunk, training=False).numpy(), acts, size)
+    base = scores[np.arange(len(x)), classes]
+    active = [np.flatnonzero(np.abs(a).reshape(-1, a.shape[-1]).max(axis=0) > 0) for a in acts]
+    total, done = sum(len(c) for c in active), 0
+    ablated = _ablation_fn(graph, layer)
+    maps = np.zeros(acts.shape[:3], np.float32)
+    for i, channels in enumerate(active):
+        weights = np.zeros(len(channels), np.float32)
+        for start in range(0, len(channels), size):
+            part = channels[start:start + size].astype(np.int32)
+            weights[start:start + len(part)] = base[i] - ablated(acts[i:i + 1], part, classes[i:i + 1]).numpy()
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+        weights /= max(abs(float(base[i])), 1e-12)
+        maps[i] = np.maximum(acts[i][..., channels] @ weights, 0)
+    return normalize_maps(upsample(maps, x.shape[1:3]))
 
 
 def _score_cam_fn(graph: TracedGraph):
@@ -147,6 +326,14 @@ def _score_cam_fn(graph: TracedGraph):
     return cached(graph, ("score_cam",), build)
 
 
+@declare("faster_score_cam", "Faster Score-CAM", family="cam", layer=True, gradients=False,
+         shows="Score-CAM on the most varied channels only",
+         distrust="channels left out may hold the evidence; raise max_channels when maps differ from Score-CAM",
+         options=(Option("max_channels", 16, 1, 4096, "channels kept, those that vary most over the image"),))
+@declare("score_cam", "Score-CAM", family="cam", layer=True, gradients=False,
+         shows="channels weighted by the class probability of the image masked by each; no gradients",
+         distrust="one forward pass per channel (512 on VGG16: minutes on a CPU); masks of a coarse layer blur "
+                  "small objects")
 def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
               max_channels: int | None = None, batch_size: int | None = None,
               progress: Progress = None) -> np.ndarray:

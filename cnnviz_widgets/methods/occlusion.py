@@ -1,10 +1,15 @@
-"""Occlusion sensitivity (Zeiler and Fergus 2014; seed 004's sweep).
+"""Perturbation methods: occlusion sensitivity (Zeiler and Fergus 2014; seed 004's sweep) and
+RISE (Petsiuk et al. 2018), declared for :mod:`~cnnviz_widgets.methods.registry`.
 
 A patch slides over the image; at each position the hidden pixels are replaced by a fill
 and the class probability is measured. Sensitivity is the probability of the intact image
 minus that of the occluded one: positive where hiding the pixels hurts the class. All
 occluded copies of an image go through one compiled function in chunks (the occluded
 images are built inside the graph from the image, the fill and a batch of patch masks).
+
+RISE hides random smooth masks instead of one patch and keeps the same convention: a pixel's
+value is the mean class probability of the copies in which it is visible minus that of the
+copies in which it is hidden (both weighted by how much of it is visible or hidden).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.methods._access import (
@@ -24,8 +30,10 @@ from cnnviz_widgets.methods._access import (
     class_indices,
     fill_image,
     predict_probabilities,
+    normalize_maps,
     prepare,
 )
+from cnnviz_widgets.methods.registry import Option, declare
 
 
 @dataclass(frozen=True)
@@ -147,3 +155,84 @@ def occlusion(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *
     """
     return occlusion_sweep(model, x, class_index, patch=patch, stride=stride, fill=fill,
                            batch_size=batch_size, progress=progress).heatmap
+
+
+def rise_masks(count: int, size: tuple[int, int], *, cells: int = 7, keep: float = 0.5, seed: int = 0,
+               start: int = 0) -> np.ndarray:
+    """Masks ``start:start + count`` of RISE's seeded sequence: float32 (count, H, W) in [0, 1],
+    1 where the image is visible.
+
+    Each is a random ``cells`` x ``cells`` grid of cells kept with probability ``keep``,
+    upsampled bilinearly to (cells + 1) cell sizes and cropped at a random shift (Petsiuk et
+    al.'s recipe). Mask ``k`` depends only on (seed, k), not on how the sequence is chunked.
+    """
+    h, w = size
+    ch, cw = -(-h // cells), -(-w // cells)
+    grids = np.empty((count, cells, cells), np.float32)
+    shifts = np.empty((count, 2), np.int64)
+    for k in range(count):
+        rng = np.random.default_rng([seed, start + k])
+        grids[k] = rng.random((cells, cells)) < keep
+        shifts[k] = rng.integers(0, ch), rng.integers(0, cw)
+    big = tf.image.resize(grids[..., None], ((cells + 1) * ch, (cells + 1) * cw), method="bilinear").numpy()[..., 0]
+    return np.stack([big[k, dy:dy + h, dx:dx + w] for k, (dy, dx) in enumerate(shifts)]).astype(np.float32)
+
+
+@declare("rise", "RISE", family="perturbation", layer=False, gradients=False,
+         shows="the class probability when each pixel is visible minus when it is hidden, over random masks",
+         distrust="a sampled estimate: with too few masks it is blotchy, and a different seed gives a different "
+                  "map; thousands of forward passes",
+         options=(Option("masks", 1000, 8, 20000, "random masks (forward passes per image)"),
+                  Option("cells", 7, 2, 32, "grid cells per side of a mask"),
+                  Option("keep", 0.5, 0.05, 0.95, "probability that a cell is visible")))
+def rise(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, masks: int = 1000, cells: int = 7,
+         keep: float = 0.5, fill: float | Sequence[float] | str = "mean", seed: int = 0,
+         batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
+    """RISE (Petsiuk et al. 2018): randomised input sampling, with occlusion's convention.
+
+    ``masks`` seeded random masks (:func:`rise_masks`) hide parts of each image (the hidden
+    pixels get ``fill``, as in :func:`occlusion_sweep`); every masked copy's class probability
+    P_i is measured in chunks of ``batch_size``. With M_i the visible fraction of a pixel, its
+    value is ``sum P_i M_i / sum M_i - sum P_i (1 - M_i) / sum (1 - M_i)``: positive where
+    seeing the pixel raises the probability. The masks are made once per chunk and serve every
+    image of the batch.
+
+    Args:
+        model, x, class_index: as in :func:`occlusion_sweep`.
+        masks, cells, keep, seed: the mask sequence (see :func:`rise_masks`).
+        fill: what hides the pixels, as in :func:`occlusion_sweep`.
+        progress: ``progress(done, total)`` after each chunk, counted in masked images.
+        raw: return the signed probability differences instead of the [0, 1] map.
+
+    Returns:
+        float32 (N, H, W) in [0, 1] (ReLU and scaled by the peak), or signed in [-1, 1] if ``raw``.
+    """
+    graph, x = prepare(model, x)
+    for name, value, low in (("masks", masks, 1), ("cells", cells, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ArgumentError(f"{name} must be an int >= {low}; got {value!r}")
+    if not 0 < keep < 1:
+        raise ArgumentError(f"keep must be in (0, 1); got {keep!r}")
+    n, h, w = x.shape[:3]
+    classes = class_indices(graph, x, class_index)
+    fills = fill_image(x, fill)
+    size = batch_size or chunk_size(graph)
+    blend = blend_probability_fn(graph)
+    seen, hidden = np.zeros((n, h, w), np.float64), np.zeros((n, h, w), np.float64)
+    visible_total = np.zeros((h, w), np.float64)
+    done = 0
+    for start in range(0, masks, size):
+        visible = rise_masks(min(size, masks - start), (h, w), cells=cells, keep=keep, seed=seed, start=start)
+        visible_total += visible.sum(axis=0)
+        for i in range(n):
+            p = blend(x[i:i + 1], fills[i:i + 1], 1.0 - visible, classes[i:i + 1]).numpy().astype(np.float64)
+            seen[i] += np.tensordot(p, visible, axes=1)
+            hidden[i] += p.sum() - np.tensordot(p, visible, axes=1)
+            done += len(visible)
+            if progress is not None:
+                progress(done, n * masks)
+    hidden_total = masks - visible_total
+    difference = (np.divide(seen, visible_total, out=np.zeros_like(seen), where=visible_total > 0)
+                  - np.divide(hidden, hidden_total, out=np.zeros_like(hidden), where=hidden_total > 0))
+    difference = difference.astype(np.float32)
+    return difference if raw else normalize_maps(difference)

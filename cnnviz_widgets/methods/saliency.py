@@ -1,10 +1,17 @@
-"""Gradient saliency: vanilla gradients, SmoothGrad and integrated gradients.
+"""Gradients to the input: saliency, Gradient x Input, SmoothGrad, VarGrad, SquareGrad,
+integrated gradients, Guided Backpropagation and Guided Grad-CAM, each declared once for
+:mod:`~cnnviz_widgets.methods.registry`.
 
 All functions take a Keras model or a ModelInspector and a model-ready float32 batch ``x``
 (N, H, W, C), differentiate the class score (the logit when the model ends in softmax or
 sigmoid) with respect to the input, and return float32 (N, H, W) maps scaled to [0, 1]
-per image. Noisy or interpolated copies are pushed through one compiled gradient function
-in chunks, never one image at a time and never all at once.
+per image: the largest absolute value over each pixel's channels. Noisy or interpolated
+copies are pushed through one compiled gradient function in chunks, never one image at a
+time and never all at once.
+
+Guided Backpropagation changes how gradients pass ReLUs (only positive gradients, only where
+the ReLU was active) by a gradient override inside its own compiled function; the user's model
+and every other method's gradients are untouched.
 """
 
 from __future__ import annotations
@@ -19,14 +26,22 @@ from cnnviz_widgets.methods._access import (
     ModelLike,
     Progress,
     cached,
+    chosen_scores,
     chunk_size,
     class_indices,
     input_gradient_fn,
+    input_spec,
     normalize_maps,
     prepare,
     run_chunked,
     submodel,
 )
+from cnnviz_widgets.methods.cams import grad_cam
+from cnnviz_widgets.methods.registry import Option, declare
+
+_NOISE_OPTIONS = (Option("smooth_samples", 20, 1, 2000, "noisy copies of the image"),
+                  Option("smooth_noise", 0.2, 0.001, 1.0, "noise standard deviation, as a fraction of the value range"))
+_PIXEL_DISTRUST = "pixel-sharp but noisy, and it shows which pixels matter to the score, not which object"
 
 
 def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: int,
@@ -52,8 +67,10 @@ def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: 
     return sums
 
 
-def _noisy_gradient_sum_fn(graph: TracedGraph):
-    """Compiled sum of the input gradients of noisy copies ``start:stop`` of one image.
+def _noisy_gradient_moments_fn(graph: TracedGraph):
+    """Compiled sum of the input gradients over noisy copies ``start:stop`` of one image, and
+    the sum of their squared deviations from the chunk's mean (Chan et al.'s pairwise update
+    combines chunks without the cancellation of E[g^2] - E[g]^2).
 
     The noise of all ``n`` copies is drawn from one stateless seed and sliced, so a copy's
     noise does not depend on how the copies are chunked.
@@ -66,19 +83,64 @@ def _noisy_gradient_sum_fn(graph: TracedGraph):
         @tf.function(input_signature=[tf.TensorSpec((1, h, w, c), tf.float32), tf.TensorSpec((), tf.float32),
                                       tf.TensorSpec((2,), tf.int32), scalar, scalar, scalar,
                                       tf.TensorSpec((1,), tf.int32)])
-        def noisy_gradient_sum(x1, sigma, seed, n, start, stop, classes):
+        def noisy_gradient_moments(x1, sigma, seed, n, start, stop, classes):
             noise = tf.random.stateless_normal((n, h, w, c), seed)[start:stop]
             batch = x1 + sigma * noise
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(batch)
                 score = tf.reduce_sum(tf.gather(model(batch, training=False), classes[0], axis=1))
-            return tf.reduce_sum(tape.gradient(score, batch), axis=0)
+            grads = tape.gradient(score, batch)
+            mean = tf.reduce_mean(grads, axis=0)
+            return tf.reduce_sum(grads, axis=0), tf.reduce_sum(tf.square(grads - mean), axis=0)
 
-        return noisy_gradient_sum
+        return noisy_gradient_moments
 
-    return cached(graph, ("noisy_gradient_sum",), build)
+    return cached(graph, ("noisy_gradient_moments",), build)
 
 
+def _noisy_gradient_moments(graph: TracedGraph, x: np.ndarray, classes: np.ndarray, samples: int, noise: float,
+                            seed: int, size: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance (N, H, W, C) of the input gradients over ``samples`` noisy copies of
+    each image, the noise's standard deviation ``noise * (max(x_i) - min(x_i))``."""
+    if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples < 1:
+        raise ArgumentError(f"smooth_samples must be a positive int; got {samples!r}")
+    if not noise > 0:
+        raise ArgumentError(f"smooth_noise must be > 0; got {noise!r}")
+    sigma = noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))
+    moments = _noisy_gradient_moments_fn(graph)
+    means = np.zeros(x.shape, np.float64)
+    variances = np.zeros(x.shape, np.float64)
+    total = len(x) * samples
+    for i in range(len(x)):
+        count, mean, m2 = 0, np.zeros(x.shape[1:]), np.zeros(x.shape[1:])
+        for start in range(0, samples, size):
+            stop = min(start + size, samples)
+            chunk_sum, chunk_m2 = moments(x[i:i + 1], sigma[i], np.array([seed, i], np.int32), samples, start,
+                                          stop, classes[i:i + 1])
+            k = stop - start
+            chunk_mean = chunk_sum.numpy().astype(np.float64) / k
+            delta = chunk_mean - mean
+            m2 += chunk_m2.numpy() + np.square(delta) * count * k / (count + k)
+            mean += delta * k / (count + k)
+            count += k
+            if progress is not None:
+                progress(i * samples + stop, total)
+        means[i], variances[i] = mean, m2 / count
+    return means.astype(np.float32), variances.astype(np.float32)
+
+
+def _channel_peak(values: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> (N, H, W) in [0, 1]: each pixel's largest absolute value over its channels."""
+    return normalize_maps(np.abs(values).max(axis=-1))
+
+
+@declare("smoothgrad", "SmoothGrad", family="gradient", layer=False, gradients=True,
+         shows="saliency averaged over noisy copies of the image",
+         distrust="less noisy than saliency, but the noise level changes the picture; it inherits saliency's "
+                  "insensitivity to the top layers (see the sanity check)", options=_NOISE_OPTIONS)
+@declare("saliency", "Saliency", family="gradient", layer=False, gradients=True,
+         shows="the gradient of the class score with respect to each pixel", distrust=_PIXEL_DISTRUST,
+         fixed={"smooth_samples": 0})
 def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 0,
              smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
              progress: Progress = None) -> np.ndarray:
@@ -114,19 +176,63 @@ def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
         gradient = input_gradient_fn(graph)
         grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, size, progress, classes)
     else:
-        sigma = smooth_noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))
-        noisy_sum = _noisy_gradient_sum_fn(graph)
-        grads = np.zeros_like(x)
-        total = len(x) * smooth_samples
-        for i in range(len(x)):
-            for start in range(0, smooth_samples, size):
-                stop = min(start + size, smooth_samples)
-                grads[i] += noisy_sum(x[i:i + 1], sigma[i], np.array([seed, i], np.int32), smooth_samples, start,
-                                      stop, classes[i:i + 1]).numpy()
-                if progress is not None:
-                    progress(i * smooth_samples + stop, total)
-        grads /= smooth_samples
-    return normalize_maps(np.abs(grads).max(axis=-1))
+        grads, _ = _noisy_gradient_moments(graph, x, classes, smooth_samples, smooth_noise, seed, size, progress)
+    return _channel_peak(grads)
+
+
+@declare("gradient_x_input", "Gradient x Input", family="gradient", layer=False, gradients=True,
+         shows="each pixel's value times its gradient: a first-order estimate of its contribution",
+         distrust="a black pixel (value 0) always gets 0, however important; as noisy as saliency")
+def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
+                     batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+    """Gradient x Input (Shrikumar et al. 2016): ``x * d score / d x``, the largest absolute value
+    over each pixel's channels, scaled to [0, 1]. Same arguments as :func:`saliency`."""
+    graph, x = prepare(model, x)
+    classes = class_indices(graph, x, class_index, top_in_graph=True)
+    gradient = input_gradient_fn(graph)
+    grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, batch_size or chunk_size(graph),
+                        progress, classes)
+    return _channel_peak(x * grads)
+
+
+def _noise_statistic(model: ModelLike, x: np.ndarray, class_index: ClassIndex, samples: int, noise: float,
+                     seed: int, batch_size: int | None, progress: Progress, statistic: str) -> np.ndarray:
+    graph, x = prepare(model, x)
+    classes = class_indices(graph, x, class_index)
+    mean, variance = _noisy_gradient_moments(graph, x, classes, samples, noise, seed,
+                                             batch_size or chunk_size(graph), progress)
+    return _channel_peak(variance + np.square(mean) if statistic == "square" else variance)
+
+
+@declare("vargrad", "VarGrad", family="gradient", layer=False, gradients=True,
+         shows="the variance of the gradient over noisy copies: where the score is most sensitive to noise",
+         distrust="it is largely independent of the model's top layers and of the class (see the sanity check)",
+         options=_NOISE_OPTIONS)
+def vargrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 20,
+            smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
+            progress: Progress = None) -> np.ndarray:
+    """VarGrad (Adebayo et al. 2018): the variance over ``smooth_samples`` noisy copies of each
+    input gradient value, the largest over each pixel's channels, scaled to [0, 1].
+
+    Same arguments as :func:`saliency` with SmoothGrad's noise.
+    """
+    return _noise_statistic(model, x, class_index, smooth_samples, smooth_noise, seed, batch_size, progress, "var")
+
+
+@declare("squaregrad", "SquareGrad", family="gradient", layer=False, gradients=True,
+         shows="the mean squared gradient over noisy copies: SmoothGrad without cancelling signs",
+         distrust="squaring stresses the few largest gradients; as for SmoothGrad, the noise level matters",
+         options=_NOISE_OPTIONS)
+def squaregrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 20,
+               smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
+               progress: Progress = None) -> np.ndarray:
+    """SquareGrad (Hooker et al. 2019): the mean over ``smooth_samples`` noisy copies of each
+    squared input gradient, the largest over each pixel's channels, scaled to [0, 1].
+
+    Same arguments as :func:`saliency` with SmoothGrad's noise.
+    """
+    return _noise_statistic(model, x, class_index, smooth_samples, smooth_noise, seed, batch_size, progress,
+                            "square")
 
 
 def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
@@ -162,6 +268,10 @@ def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_ind
     return ((x - base) * grads).astype(np.float32)
 
 
+@declare("integrated_gradients", "Integrated gradients", family="gradient", layer=False, gradients=True,
+         shows="gradients summed along a straight path from a black image to this one",
+         distrust="the map depends on the baseline (black here): dark objects get little",
+         options=(Option("steps", 32, 1, 1024, "points on the path from the baseline"),))
 def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, steps: int = 32,
                          baseline: float | np.ndarray = 0.0, batch_size: int | None = None,
                          progress: Progress = None) -> np.ndarray:
@@ -175,3 +285,77 @@ def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassInde
     attributions = integrated_gradients_attributions(model, x, class_index, steps=steps, baseline=baseline,
                                                      batch_size=batch_size, progress=progress)
     return normalize_maps(np.abs(attributions.sum(axis=-1)))
+
+
+@tf.RegisterGradient("CnnvizGuidedRelu")
+def _guided_relu_gradient(op, grad):
+    """Only positive gradients pass, and only where the ReLU was active."""
+    return tf.where(op.outputs[0] > 0, tf.nn.relu(grad), tf.zeros_like(grad))
+
+
+@tf.RegisterGradient("CnnvizGuidedRelu6")
+def _guided_relu6_gradient(op, grad):
+    active = (op.outputs[0] > 0) & (op.outputs[0] < 6)
+    return tf.where(active, tf.nn.relu(grad), tf.zeros_like(grad))
+
+
+GUIDED_OVERRIDES = {"Relu": "CnnvizGuidedRelu", "Relu6": "CnnvizGuidedRelu6"}
+"""The TensorFlow ops whose gradient Guided Backpropagation replaces, and by what."""
+
+
+def _guided_gradient_fn(graph: TracedGraph):
+    """Compiled ``f(x, classes) -> guided d score / d x`` (N, H, W, C)."""
+    def build():
+        model = submodel(graph, ("score",))
+
+        @tf.function(input_signature=[input_spec(graph), tf.TensorSpec((None,), tf.int32)])
+        def guided(x, classes):
+            with tf.compat.v1.get_default_graph().gradient_override_map(GUIDED_OVERRIDES):
+                scores = model(x, training=False)
+            return tf.gradients(chosen_scores(scores, classes), x)[0]
+
+        return guided
+
+    return cached(graph, ("guided_gradient",), build)
+
+
+def guided_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
+                     batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+    """Guided Backpropagation's raw gradients, float32 (N, H, W, C), signed."""
+    graph, x = prepare(model, x)
+    classes = class_indices(graph, x, class_index, top_in_graph=True)
+    guided = _guided_gradient_fn(graph)
+    return run_chunked(lambda chunk, cls: guided(chunk, cls).numpy(), x, batch_size or chunk_size(graph),
+                       progress, classes)
+
+
+@declare("guided_backprop", "Guided Backprop", family="gradient", layer=False, gradients=True,
+         shows="the input gradient with only positive gradients let through the ReLUs: sharp edges",
+         distrust="it reconstructs the image's edges almost regardless of the class and of the top layers' "
+                  "weights (the sanity check shows it)")
+def guided_backprop(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
+                    batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+    """Guided Backpropagation (Springenberg et al. 2015): the class score's input gradient where
+    every ReLU passes only positive gradients and only where it was active; the largest absolute
+    value over each pixel's channels, scaled to [0, 1]. Same arguments as :func:`saliency`."""
+    return _channel_peak(guided_gradients(model, x, class_index, batch_size=batch_size, progress=progress))
+
+
+@declare("guided_grad_cam", "Guided Grad-CAM", family="gradient", layer=True, gradients=True,
+         shows="Guided Backprop's edges masked by Grad-CAM: fine-grained and class-specific",
+         distrust="its detail comes from Guided Backprop, which ignores the top layers; its class comes from "
+                  "Grad-CAM's coarse map")
+def guided_grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
+                    batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+    """Guided Grad-CAM (Selvaraju et al. 2017): Guided Backprop's gradients times the Grad-CAM map
+    (upsampled), the largest absolute value over each pixel's channels, scaled to [0, 1].
+
+    Args:
+        model, x, class_index, layer, batch_size: as in :func:`~cnnviz_widgets.methods.grad_cam`.
+        progress: ``progress(done, total)`` of the guided gradients, in images.
+    """
+    graph, x = prepare(model, x)
+    classes = class_indices(graph, x, class_index)       # one class for both halves
+    coarse = grad_cam(model, x, classes, layer, batch_size=batch_size)
+    fine = guided_gradients(model, x, classes, batch_size=batch_size, progress=progress)
+    return _channel_peak(fine * coarse[..., None])

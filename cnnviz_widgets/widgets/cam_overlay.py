@@ -17,6 +17,7 @@ import traitlets
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import (
     HEATMAP_METHODS,
+    Option,
     default_cam_layer,
     deletion_auc,
     heatmap,
@@ -36,9 +37,23 @@ METHOD_OPTIONS = [(m.label, m.name) for m in HEATMAP_METHODS.values()]
 """(label, name) of every heatmap method, for the method and compare lists."""
 
 
-def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int) -> tuple:
-    """Cache key of one heatmap; the layer counts only for methods that use one."""
-    return (image_key, "heatmap", method, layer if heatmap_method(method).uses_layer else None, class_index)
+def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int, options: dict | None = None) -> tuple:
+    """Cache key of one heatmap; the layer counts only for methods that use one, and the
+    method's options with their defaults filled in."""
+    chosen = heatmap_method(method)
+    return (image_key, "heatmap", method, layer if chosen.uses_layer else None, class_index,
+            tuple(sorted(chosen.checked_options(options).items())))
+
+
+def option_control(option: Option) -> widgets.Widget:
+    """A slider for one declared method option (its range, default and help as tooltip)."""
+    kind = widgets.IntSlider if option.integer else widgets.FloatSlider
+    extra = {} if option.integer else {"step": (option.high - option.low) / 200, "readout_format": ".3g"}
+    slider = kind(value=option.default, min=option.low, max=option.high, description=option.name,
+                  tooltip=option.help, continuous_update=False, style={"description_width": "110px"},
+                  layout=widgets.Layout(width="360px"), **extra)
+    slider.add_class(f"cnnviz-option-{option.name}")
+    return slider
 
 
 class CamOverlay(InspectorWidget):
@@ -64,10 +79,12 @@ class CamOverlay(InspectorWidget):
     class_index = class_index_trait()
     alpha = alpha_trait()
     colormap = colormap_trait("jet")
+    options = traitlets.Dict(help="The chosen method's own options (e.g. {'smooth_samples': 50}); missing ones "
+                                  "take their defaults. Reset when the method changes.")
     compare = control(
         traitlets.Tuple(help="Methods shown side by side (empty: no comparison)."),
         check=checks.each_among(HEATMAP_METHODS), attribute="compare_select",
-        make=lambda w: widgets.SelectMultiple(options=METHOD_OPTIONS, rows=len(METHOD_OPTIONS),
+        make=lambda w: widgets.SelectMultiple(options=METHOD_OPTIONS, rows=min(len(METHOD_OPTIONS), 10),
                                               description="compare", layout=widgets.Layout(width="260px")))
 
     def __init__(self, inspector: ModelInspector | None = None, *, chart: bool = True, **kwargs: Any) -> None:
@@ -84,10 +101,17 @@ class CamOverlay(InspectorWidget):
         self.compare_view = image_view("cnnviz-compare")
         self.compare_view.layout.display = "none"
         self.caption = widgets.HTML("")
+        self.options_box = widgets.VBox([])
+        """The chosen method's option sliders (built from its declaration)."""
+        self.options_box.add_class("cnnviz-method-options")
 
         self._on_model_change()
         self.build_controls()
-        controls = widgets.VBox([self.method_dropdown, widgets.HBox([self.layer_dropdown, self.layer_reason]),
+        self._build_option_controls()
+        self.observe(self._on_method_pick, "method")
+        self.observe(self._on_options_set, "options")
+        controls = widgets.VBox([self.method_dropdown, self.options_box,
+                                 widgets.HBox([self.layer_dropdown, self.layer_reason]),
                                  self.alpha_slider, self.colormap_dropdown])
         views = widgets.HBox([
             widgets.VBox([self.overlay_view, self.caption]),
@@ -105,23 +129,70 @@ class CamOverlay(InspectorWidget):
         """The automatic CAM layer of the current model."""
         self.layer_reason.value = f"<small>auto: <b>{html.escape(name)}</b> ({html.escape(reason)})</small>"
 
+    # ------------------------------------------------------------------ method options
+    @traitlets.validate("options")
+    def _check_options(self, proposal: dict) -> dict:
+        try:
+            heatmap_method(self.method).checked_options(proposal["value"])
+        except Exception as exc:  # an unknown or out-of-range option: refused, the old value stays
+            raise traitlets.TraitError(str(exc)) from None
+        return dict(proposal["value"])
+
+    def _build_option_controls(self) -> None:
+        sliders = []
+        for option in heatmap_method(self.method).options:
+            slider = option_control(option)
+            slider.value = self.options.get(option.name, option.default)
+            slider.observe(lambda change, name=option.name: self._option_slid(name, change["new"]), "value")
+            sliders.append(slider)
+        old = self.options_box.children
+        self.options_box.children = sliders
+        for widget in old:
+            widget.close()
+
+    def _option_slid(self, name: str, value: Any) -> None:
+        self.options = {**self.options, name: value}
+
+    def _on_method_pick(self, _change: dict) -> None:
+        with self.hold_trait_notifications():
+            self.options = {}
+        self._build_option_controls()
+
+    def _on_options_set(self, _change: dict) -> None:
+        for slider, option in zip(self.options_box.children, heatmap_method(self.method).options, strict=False):
+            wanted = self.options.get(option.name, option.default)
+            if slider.value != wanted:
+                slider.value = wanted
+        self.refresh()
+
     # ------------------------------------------------------------------ computing
+    def method_options(self, method: str) -> dict:
+        """The options a method runs with here: the widget's ``options`` for the chosen method,
+        the declared defaults for the others (the comparison)."""
+        if method != self.method:
+            return {}
+        known = {o.name for o in heatmap_method(method).options}
+        return {k: v for k, v in self.options.items() if k in known}   # in case of a refresh before the reset
+
     def heatmap_key(self, method: str | None = None) -> tuple:
-        """Cache key of a heatmap for the current image, class and layer."""
-        return _heatmap_key(self.inspector.image_key, method or self.method, self.layer, self.classes.resolved())
+        """Cache key of a heatmap for the current image, class, layer and options."""
+        method = method or self.method
+        return _heatmap_key(self.inspector.image_key, method, self.layer, self.classes.resolved(),
+                            self.method_options(method))
 
     def _compute(self, methods: Sequence[str], progress: Progress, batch: np.ndarray, layer: str,
                  class_index: int, image_key: tuple) -> dict[str, np.ndarray]:
         maps = {}
         for i, name in enumerate(methods):
-            key = _heatmap_key(image_key, name, layer, class_index)
+            options = self.method_options(name)
+            key = _heatmap_key(image_key, name, layer, class_index, options)
 
             def step(done: int, total: int, i: int = i) -> None:
                 progress(round(1000 * (i + done / max(total, 1)) / len(methods)), 1000)
 
             maps[name] = self.inspector.results.get_or_compute(
-                key, lambda name=name, step=step: heatmap(self.inspector, batch, name, class_index, layer,
-                                                          progress=step)[0])
+                key, lambda name=name, step=step, options=options: heatmap(
+                    self.inspector, batch, name, class_index, layer, progress=step, **options)[0])
             progress(round(1000 * (i + 1) / len(methods)), 1000)
         return maps
 

@@ -9,16 +9,7 @@ import numpy as np
 import pytest
 
 import cnnviz_widgets as cw
-from cnnviz_widgets.methods import (
-    deletion_auc,
-    grad_cam,
-    grad_cam_plus_plus,
-    insertion_auc,
-    layer_cam,
-    occlusion,
-    pointing_game,
-    score_cam,
-)
+from cnnviz_widgets.methods import deletion_auc, grad_cam, insertion_auc, occlusion, pointing_game
 
 SEED = 424242
 
@@ -38,15 +29,27 @@ def centre_baseline(masks):
     return pointing_game(heat, masks).mean()
 
 
-@pytest.mark.parametrize("name,method,n", [
-    ("Grad-CAM", grad_cam, 160),
-    ("Grad-CAM++", grad_cam_plus_plus, 160),
-    ("LayerCAM", layer_cam, 160),
-    ("Score-CAM", score_cam, 64),  # the expensive ones on fewer images, to keep the suite short
-    ("Faster Score-CAM (16)", lambda m, x, c: score_cam(m, x, c, max_channels=16), 160),
-    ("occlusion 12/6", lambda m, x, c: occlusion(m, x, c, patch=12, stride=6), 48),
-])
-def test_maps_point_inside_the_true_shape_far_above_the_centre_baseline(default_inspector, fresh, name, method, n):
+FEWER = {"score_cam": 64, "rise": 32}
+"""Images for the expensive methods, to keep the suite short (the others get 160)."""
+LIGHTER = {"rise": {"masks": 300}}
+
+
+def _methods():
+    for name, spec in cw.methods.HEATMAP_METHODS.items():
+        threshold = 0.8 if spec.family == "cam" and spec.uses_gradients or name in ("score_cam", "ablation_cam") \
+            else 0.5
+        yield pytest.param(spec.label, lambda m, x, c, name=name: cw.heatmap(m, x, name, c, **LIGHTER.get(name, {})),
+                           FEWER.get(name, 160), threshold, id=name)
+    yield pytest.param("occlusion 12/6", lambda m, x, c: occlusion(m, x, c, patch=12, stride=6), 48, 0.8,
+                       id="occlusion")
+
+
+@pytest.mark.parametrize("name,method,n,threshold", list(_methods()))
+def test_maps_point_inside_the_true_shape_far_above_the_centre_baseline(default_inspector, fresh, name, method, n,
+                                                                         threshold):
+    """Every declared method: the CAMs that use the class's gradient or score find the shape on
+    80 % of the images, the input-gradient and class-agnostic maps on 50 %; all beat the
+    centre baseline by 0.3 or more."""
     x, labels, masks = (a[:n] for a in fresh[:3])
     accuracy = fresh[3]
     heat = method(default_inspector, x, labels)
@@ -54,7 +57,7 @@ def test_maps_point_inside_the_true_shape_far_above_the_centre_baseline(default_
     baseline = centre_baseline(masks)
     print(f"\n{name}: pointing {score:.3f} on {len(x)} correctly classified images "
           f"(accuracy {accuracy:.3f}); centre baseline {baseline:.3f}")
-    assert score >= 0.8 and score >= baseline + 0.4
+    assert score >= threshold and score >= baseline + 0.3
 
 
 def test_grad_cam_deletes_faster_and_inserts_faster_than_a_random_heatmap(default_inspector, fresh):

@@ -1,0 +1,275 @@
+"""The methods added with the registry, each against an independent reference or a closed form,
+and every declared method on every model kind."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cnnviz_widgets import ArgumentError
+from cnnviz_widgets.methods import (
+    HEATMAP_METHODS,
+    ablation_cam,
+    eigen_cam,
+    gradient_x_input,
+    guided_backprop,
+    guided_grad_cam,
+    guided_gradients,
+    heatmap,
+    hires_cam,
+    rise,
+    rise_masks,
+    squaregrad,
+    vargrad,
+    xgrad_cam,
+)
+from tests.conftest import seed001_sequential, tiny_functional, weights_snapshot
+from tests.inspector.test_model_kinds import TracedNet
+from tests.methods.tiny_models import images, linear_pixel_model, nested_transfer_model
+
+L = keras.layers
+
+
+def _normalised(maps: np.ndarray) -> np.ndarray:
+    maps = np.maximum(maps, 0)
+    peak = maps.reshape(len(maps), -1).max(1)
+    return (maps / np.where(peak > 0, peak, 1)[:, None, None]).astype(np.float32)
+
+
+def _upsampled(maps: np.ndarray, size: int) -> np.ndarray:
+    return tf.image.resize(maps[..., None], (size, size), method="bilinear").numpy()[..., 0]
+
+
+def _features_and_gradients(model, layer, logits_of, x, classes):
+    """A, dS/dA by an eager GradientTape on a two-output model (the reference)."""
+    sub = keras.Model(model.input, [model.get_layer(layer).output, model.output])
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        features, out = sub(x)
+        tape.watch(features)
+        score = tf.reduce_sum(logits_of(features) * tf.one_hot(classes, 3), axis=1)
+    return features.numpy(), tape.gradient(score, features).numpy()
+
+
+def _tiny_logits(model):
+    """tiny_functional's logits from relu2's output: GAP then the head's kernel and bias."""
+    kernel, bias = model.get_layer("head").get_weights()
+    return lambda a: tf.reduce_mean(a, axis=(1, 2)) @ kernel + bias
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_functional(), images(3, 32, seed=5), np.array([0, 2, 1])
+
+
+def test_xgrad_cam_and_hires_cam_match_their_formulas_on_a_direct_tape(tiny):
+    model, x, classes = tiny
+    a, g = _features_and_gradients(model, "relu2", _tiny_logits(model), x, classes)
+    total = a.sum(axis=(1, 2), keepdims=True)
+    xgrad = ((g * a).sum(axis=(1, 2), keepdims=True) / np.where(total != 0, total, 1) * a).sum(-1)
+    hires = (g * a).sum(-1)
+    for method, small in ((xgrad_cam, xgrad), (hires_cam, hires)):
+        expected = _normalised(_upsampled(np.maximum(small, 0), 32))
+        np.testing.assert_allclose(method(model, x, classes, "relu2"), expected, atol=1e-5)
+
+
+def test_eigen_cam_is_the_first_principal_component_by_numpy(tiny):
+    model, x, _ = tiny
+    a = keras.Model(model.input, model.get_layer("relu2").output)(x).numpy()
+    expected = []
+    for features in a:
+        flat = features.reshape(-1, features.shape[-1]).astype(np.float64)
+        _, _, vt = np.linalg.svd(flat, full_matrices=False)
+        projection = flat @ vt[0]
+        projection *= -1 if projection.sum() < 0 else 1
+        expected.append(np.maximum(projection.reshape(features.shape[:2]), 0))
+    expected = _normalised(_upsampled(np.stack(expected).astype(np.float32), 32))
+    got = eigen_cam(model, x, None, "relu2")
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_array_equal(eigen_cam(model, x, 2, "relu2"), got)      # the same for every class
+    with pytest.raises(ArgumentError, match="out of range"):
+        eigen_cam(model, x, 7, "relu2")
+
+
+def test_ablation_cam_matches_zeroing_each_channel_in_numpy(tiny):
+    model, x, classes = tiny
+    a = keras.Model(model.input, model.get_layer("relu2").output)(x).numpy()
+    kernel, bias = model.get_layer("head").get_weights()
+    expected = []
+    for features, c in zip(a, classes, strict=True):
+        base = features.mean(axis=(0, 1)) @ kernel[:, c] + bias[c]
+        weights = []
+        for k in range(features.shape[-1]):
+            ablated = features.copy()
+            ablated[..., k] = 0
+            weights.append((base - (ablated.mean(axis=(0, 1)) @ kernel[:, c] + bias[c])) / abs(base))
+        expected.append(np.maximum(features @ np.array(weights, np.float32), 0))
+    expected = _normalised(_upsampled(np.stack(expected), 32))
+    seen = []
+    got = ablation_cam(model, x, classes, "relu2", batch_size=4, progress=lambda d, t: seen.append((d, t)))
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert seen[-1][0] == seen[-1][1] and len(seen) >= 3 * 2           # chunks of 4 of the 6 channels
+
+
+def test_ablation_cam_refuses_a_layer_that_a_skip_connection_bypasses():
+    inp = keras.Input((16, 16, 3))
+    a = L.Conv2D(4, 3, padding="same", activation="relu", name="a")(inp)
+    b = L.Conv2D(4, 3, padding="same", activation="relu", name="b")(a)
+    out = L.Dense(2)(L.GlobalAveragePooling2D()(L.Add(name="skip")([a, b])))
+    with pytest.raises(ArgumentError, match="skip connection"):
+        ablation_cam(keras.Model(inp, out), images(1, 16), 0, "b")
+
+
+def _guided_reference(model, x, classes):
+    """Guided Backprop of tiny_functional written out: each ReLU replaced by a custom-gradient
+    ReLU in a hand-written forward pass from the layers' weights."""
+    @tf.custom_gradient
+    def guided_relu(z):
+        y = tf.nn.relu(z)
+        return y, lambda dy: tf.where(y > 0, tf.nn.relu(dy), 0.0)
+
+    k1, b1 = model.get_layer("conv1").get_weights()
+    k2, b2 = model.get_layer("conv2").get_weights()
+    gamma, beta, mean, var = model.get_layer("bn2").get_weights()
+    eps = model.get_layer("bn2").epsilon
+    kernel, bias = model.get_layer("head").get_weights()
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        h = guided_relu(tf.nn.conv2d(x, k1, 1, "SAME") + b1)
+        h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+        h = tf.nn.conv2d(h, k2, 1, "SAME") + b2
+        h = guided_relu(gamma * (h - mean) / tf.sqrt(var + eps) + beta)
+        logits = tf.reduce_mean(h, axis=(1, 2)) @ kernel + bias
+        score = tf.reduce_sum(logits * tf.one_hot(classes, 3), axis=1)
+    return tape.gradient(score, x).numpy()
+
+
+def test_guided_backprop_matches_a_custom_gradient_relu_and_leaves_other_gradients_alone(tiny):
+    model, x, classes = tiny
+    before = weights_snapshot(model)
+    expected = _guided_reference(model, x, classes)
+    np.testing.assert_allclose(guided_gradients(model, x, classes), expected, atol=1e-5)
+    np.testing.assert_allclose(guided_backprop(model, x, classes), _normalised(np.abs(expected).max(-1)), atol=1e-5)
+    # the override lives in its own compiled function: plain saliency still has negative gradients
+    plain = heatmap(model, x, "saliency", classes)
+    assert not np.allclose(plain, guided_backprop(model, x, classes), atol=1e-3)
+    for kept, now in zip(before, weights_snapshot(model), strict=True):
+        np.testing.assert_array_equal(kept, now)
+
+
+def test_guided_grad_cam_is_guided_backprop_times_grad_cam(tiny):
+    model, x, classes = tiny
+    cam = heatmap(model, x, "grad_cam", classes, "relu2")
+    expected = _normalised(np.abs(_guided_reference(model, x, classes) * cam[..., None]).max(-1))
+    np.testing.assert_allclose(guided_grad_cam(model, x, classes, "relu2"), expected, atol=1e-5)
+
+
+def test_gradient_x_input_vargrad_and_squaregrad_on_a_linear_model_are_closed_forms():
+    model, weights = linear_pixel_model(size=4, classes=2, seed=3)
+    x = images(2, 4, seed=2)
+    w = weights[:, 1].reshape(4, 4, 3)                                    # the gradient, everywhere
+    np.testing.assert_allclose(gradient_x_input(model, x, 1), _normalised(np.abs(x * w).max(-1)), atol=1e-5)
+    np.testing.assert_allclose(squaregrad(model, x, 1, smooth_samples=7), _normalised(np.square(w).max(-1)[None]
+                                                                                     .repeat(2, 0)), atol=1e-5)
+    # a constant gradient has no variance: what is left is float32 rounding, 1e-12 of the gradient's square
+    from cnnviz_widgets.methods._access import prepare
+    from cnnviz_widgets.methods.saliency import _noisy_gradient_moments
+
+    graph, x32 = prepare(model, x)
+    mean, variance = _noisy_gradient_moments(graph, x32, np.array([1, 1], np.int32), 7, 0.2, 0, 3, None)
+    np.testing.assert_allclose(mean, np.broadcast_to(w, mean.shape), rtol=1e-5)
+    assert variance.max() <= 1e-10 * np.square(w).max()
+
+
+def test_vargrad_and_squaregrad_match_per_copy_gradients_of_the_same_noise(tiny):
+    model, x, classes = tiny
+    logits = keras.Model(model.input, model.get_layer("head").output)   # softmax: gradients start at the logit
+    kernel, bias = model.get_layer("head").get_weights()
+    features = keras.Model(model.input, model.get_layer("gap").output)
+    samples, noise = 6, 0.3
+    var_expected, square_expected = [], []
+    for i in range(len(x)):
+        sigma = noise * (x[i].max() - x[i].min())
+        batch = tf.constant(x[i] + sigma * tf.random.stateless_normal((samples, 32, 32, 3), [0, i]).numpy())
+        with tf.GradientTape() as tape:
+            tape.watch(batch)
+            score = tf.reduce_sum((features(batch) @ kernel + bias)[:, classes[i]])
+        grads = tape.gradient(score, batch).numpy().astype(np.float64)
+        var_expected.append(grads.var(axis=0).max(-1))
+        square_expected.append(np.square(grads).mean(axis=0).max(-1))
+    del logits
+    np.testing.assert_allclose(vargrad(model, x, classes, smooth_samples=samples, smooth_noise=noise, batch_size=4),
+                               _normalised(np.stack(var_expected)), atol=2e-4)
+    np.testing.assert_allclose(squaregrad(model, x, classes, smooth_samples=samples, smooth_noise=noise),
+                               _normalised(np.stack(square_expected)), atol=2e-4)
+
+
+def test_rise_matches_its_formula_over_the_same_masks(tiny):
+    model, x, classes = tiny
+    masks = rise_masks(40, (32, 32), cells=4, keep=0.5, seed=3)
+    np.testing.assert_array_equal(rise_masks(15, (32, 32), cells=4, keep=0.5, seed=3, start=25), masks[25:])
+    assert masks.min() >= 0 and masks.max() <= 1 and 0.3 < masks.mean() < 0.7
+    fill = x.mean(axis=(1, 2), keepdims=True)
+    expected = []
+    for i in range(len(x)):
+        shown = x[i] * masks[..., None] + fill[i] * (1 - masks[..., None])
+        p = model(shown).numpy()[:, classes[i]].astype(np.float64)
+        seen = np.tensordot(p, masks, axes=1) / masks.sum(0)
+        hidden = np.tensordot(p, 1 - masks, axes=1) / (1 - masks).sum(0)
+        expected.append(seen - hidden)
+    expected = np.stack(expected).astype(np.float32)
+    raw = rise(model, x, classes, masks=40, cells=4, seed=3, batch_size=16, raw=True)
+    np.testing.assert_allclose(raw, expected, atol=1e-5)
+    np.testing.assert_allclose(rise(model, x, classes, masks=40, cells=4, seed=3), _normalised(expected), atol=1e-3)
+    with pytest.raises(ArgumentError, match="keep must be in"):
+        rise(model, x, classes, keep=1.0)
+
+
+def _traced_net():
+    keras.utils.set_random_seed(7)
+    model = TracedNet()
+    model(np.zeros((1, 24, 24, 3), np.float32))
+    return model
+
+
+MODEL_KINDS = {
+    "functional": (tiny_functional, 32),
+    "sequential without Input": (seed001_sequential, 48),
+    "nested base model": (nested_transfer_model, 32),
+    "subclassed": (_traced_net, 24),
+}
+
+
+@pytest.mark.parametrize("kind", list(MODEL_KINDS))
+def test_every_declared_method_on_every_model_kind(kind):
+    """Each method: (N, H, W) float32 in [0, 1] peaking at 1, finite, the model untouched."""
+    factory, size = MODEL_KINDS[kind]
+    model = factory()
+    before = weights_snapshot(model)
+    x = images(2, size, seed=11)
+    for name, method in HEATMAP_METHODS.items():
+        small = {o.name: o.low for o in method.options if o.name in ("masks", "smooth_samples", "steps")}
+        maps = heatmap(model, x, name, **small)
+        assert maps.shape == (2, size, size) and maps.dtype == np.float32, name
+        assert np.isfinite(maps).all() and maps.min() >= 0, name
+        assert np.allclose(maps.reshape(2, -1).max(1), 1.0) or not maps.any(), (name, maps.max())
+    for kept, now in zip(before, weights_snapshot(model), strict=True):
+        np.testing.assert_array_equal(kept, now)
+
+
+def test_declared_options_are_checked_and_reach_the_method(tiny):
+    model, x, classes = tiny
+    few = heatmap(model, x[:1], "smoothgrad", classes[:1], smooth_samples=3)
+    many = heatmap(model, x[:1], "smoothgrad", classes[:1], smooth_samples=40)
+    assert not np.allclose(few, many)
+    with pytest.raises(ArgumentError, match=r"smooth_samples of SmoothGrad must be an int in 1..2000; got 0"):
+        heatmap(model, x, "smoothgrad", smooth_samples=0)
+    with pytest.raises(ArgumentError, match=r"Grad-CAM has no option 'steps'; its options: none"):
+        heatmap(model, x, "grad_cam", steps=3)
+    with pytest.raises(ArgumentError, match=r"batch_size must be a positive int"):
+        heatmap(model, x, "grad_cam", batch_size=0)
+    with pytest.raises(ArgumentError, match="Unknown method 'gradcam'"):
+        heatmap(model, x, "gradcam")
