@@ -33,6 +33,9 @@ from cnnviz_widgets.export import export_html
 from cnnviz_widgets.inspector import HEADS, PREPROCESSORS, LayerRecord, ModelInspector, Prediction
 from cnnviz_widgets.inspector.images import set_max_image_pixels
 from cnnviz_widgets.methods import (
+    HEATMAP_METHODS,
+    METHOD_FUNCTIONS,
+    SanityReport,
     channel_statistics,
     class_pattern,
     default_cam_layer,
@@ -40,18 +43,13 @@ from cnnviz_widgets.methods import (
     filter_patterns,
     filter_weights,
     filter_weights_rgb,
-    grad_cam,
-    grad_cam_plus_plus,
     heatmap,
     insertion_auc,
-    integrated_gradients,
-    layer_cam,
     occlusion,
     occlusion_sweep,
     pointing_game,
     receptive_field,
-    saliency,
-    score_cam,
+    sanity_check,
 )
 from cnnviz_widgets.widgets import (
     CamOverlay,
@@ -108,12 +106,8 @@ __all__ = [
     "filter_weights",
     "filter_weights_rgb",
     "generate_shapes",
-    "grad_cam",
-    "grad_cam_plus_plus",
     "heatmap",
     "insertion_auc",
-    "integrated_gradients",
-    "layer_cam",
     "load_default_model",
     "load_scan",
     "methods",
@@ -122,10 +116,13 @@ __all__ = [
     "pointing_game",
     "receptive_field",
     "render",
-    "saliency",
     "sample_images",
     "scan",
-    "score_cam",
     "set_max_image_pixels",
     "shapes_dataset",
+    "HEATMAP_METHODS",
+    "SanityReport",
+    "sanity_check",
+    *METHOD_FUNCTIONS,   # every declared heatmap method: cw.grad_cam, cw.rise...
 ]
+globals().update(METHOD_FUNCTIONS)

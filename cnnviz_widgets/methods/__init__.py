@@ -13,26 +13,10 @@ Each function takes a Keras model or a ModelInspector and a model-ready float32 
 """
 
 from cnnviz_widgets.methods._access import normalize_maps
-from cnnviz_widgets.methods.cams import (
-    ablation_cam,
-    eigen_cam,
-    grad_cam,
-    grad_cam_plus_plus,
-    hires_cam,
-    layer_cam,
-    score_cam,
-    xgrad_cam,
-)
+from cnnviz_widgets.methods import cams, occlusion, saliency  # noqa: F401  (their declarations fill the registry)
 from cnnviz_widgets.methods.filters import filter_weights, filter_weights_rgb, first_conv_layer
 from cnnviz_widgets.methods.metrics import deletion_auc, insertion_auc, perturbation_curve, pointing_game
-from cnnviz_widgets.methods.occlusion import (
-    OcclusionSweep,
-    occlusion,
-    occlusion_sweep,
-    patch_positions,
-    rise,
-    rise_masks,
-)
+from cnnviz_widgets.methods.occlusion import OcclusionSweep, occlusion, occlusion_sweep, patch_positions, rise_masks
 from cnnviz_widgets.methods.patterns import (
     ClassicRecipe,
     RobustRecipe,
@@ -51,61 +35,43 @@ from cnnviz_widgets.methods.registry import (
     heatmap_method,
     methods_table,
 )
-from cnnviz_widgets.methods.saliency import (
-    gradient_x_input,
-    guided_backprop,
-    guided_grad_cam,
-    guided_gradients,
-    integrated_gradients,
-    integrated_gradients_attributions,
-    saliency,
-    squaregrad,
-    vargrad,
-)
+from cnnviz_widgets.methods.saliency import guided_gradients, integrated_gradients_attributions
+from cnnviz_widgets.methods.sanity import SanityReport, sanity_check
 from cnnviz_widgets.methods.statistics import ChannelStatistics, channel_statistics
 from cnnviz_widgets.methods.target_layer import default_cam_layer
 
-__all__ = [
+METHOD_FUNCTIONS = {m.function.__name__: m.function for m in HEATMAP_METHODS.values()}
+"""Every declared method's function by its name (``grad_cam``, ``saliency``...), exported below."""
+globals().update(METHOD_FUNCTIONS)
+
+__all__ = sorted({
     "FAMILIES",
     "HEATMAP_METHODS",
-    "HeatmapMethod",
-    "Option",
-    "declare",
-    "heatmap",
-    "heatmap_method",
-    "methods_table",
-    "ablation_cam",
-    "eigen_cam",
-    "gradient_x_input",
-    "guided_backprop",
-    "guided_grad_cam",
-    "guided_gradients",
-    "hires_cam",
-    "rise",
-    "rise_masks",
-    "squaregrad",
-    "vargrad",
-    "xgrad_cam",
+    "METHOD_FUNCTIONS",
     "ChannelStatistics",
     "ClassicRecipe",
+    "HeatmapMethod",
     "OcclusionSweep",
+    "Option",
     "ReceptiveField",
     "RobustRecipe",
+    "SanityReport",
     "channel_statistics",
     "class_pattern",
     "crop_field",
+    "declare",
     "default_cam_layer",
     "deletion_auc",
     "filter_patterns",
     "filter_weights",
     "filter_weights_rgb",
     "first_conv_layer",
-    "grad_cam",
-    "grad_cam_plus_plus",
+    "guided_gradients",
+    "heatmap",
+    "heatmap_method",
     "insertion_auc",
-    "integrated_gradients",
     "integrated_gradients_attributions",
-    "layer_cam",
+    "methods_table",
     "normalize_maps",
     "occlusion",
     "occlusion_sweep",
@@ -114,6 +80,7 @@ __all__ = [
     "pixel_to_input",
     "pointing_game",
     "receptive_field",
-    "saliency",
-    "score_cam",
-]
+    "rise_masks",
+    "sanity_check",
+    *METHOD_FUNCTIONS,
+})

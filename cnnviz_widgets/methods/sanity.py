@@ -1,0 +1,254 @@
+"""The model-randomisation sanity check (Adebayo et al. 2018, "Sanity Checks for Saliency Maps").
+
+A map that explains the model should change when the model's weights are destroyed. The check
+re-initialises the layers of a *copy* of the model from the top down (``"cascading"``: every
+layer from the output down to this one; ``"independent"``: this layer alone), recomputes every
+method's maps for the same images and classes, and measures how similar they stay to the maps
+of the trained model: the Spearman rank correlation and the SSIM, averaged over the images.
+The user's model is never touched.
+
+The paper's finding: Grad-CAM decorrelates as soon as the top layers are randomised, while
+Guided Backpropagation keeps showing the image's edges until the first layers are.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cnnviz_widgets.errors import ArgumentError, UnsupportedModelError
+from cnnviz_widgets.methods._access import (
+    ClassIndex,
+    ModelLike,
+    Progress,
+    class_indices,
+    graph_for,
+    keras_model,
+    prepare,
+)
+from cnnviz_widgets.methods.registry import HEATMAP_METHODS, heatmap, heatmap_method
+from cnnviz_widgets.methods.target_layer import default_cam_layer
+
+MODES = ("cascading", "independent")
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation of two maps (any shape, same size); ties get their mean rank.
+    A constant map has no ranking: 0 against anything."""
+    ra, rb = _ranks(np.ravel(a)), _ranks(np.ravel(b))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    scale = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+    return float((ra * rb).sum() / scale) if scale > 0 else 0.0
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - (counts - 1) / 2.0)[inverse]).astype(np.float64)   # the mean 1-based rank of each tie group
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Structural similarity of two maps (H, W) in [0, 1] (TensorFlow's 11x11 Gaussian SSIM)."""
+    return float(tf.image.ssim(tf.constant(a[..., None], tf.float32), tf.constant(b[..., None], tf.float32),
+                               max_val=1.0))
+
+
+def copy_model(model: keras.Model) -> keras.Model:
+    """An independent copy of ``model`` with the same architecture, layer names and weights."""
+    try:
+        twin = keras.models.clone_model(model)
+    except Exception:   # a subclassed model: rebuild it from its config
+        try:
+            twin = type(model).from_config(model.get_config())
+        except Exception as exc:
+            raise UnsupportedModelError(f"The sanity check works on a copy of the model, and {model.name!r} "
+                                        f"({type(model).__name__}) cannot be copied: {exc}") from exc
+    if not twin.built:
+        twin.build((None, *model.input_shape[1:]))
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def weighted_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
+    """(qualified name, layer) of every layer that owns trainable weights, innermost (a nested
+    model's layers, not the nested model), in forward order."""
+    graph = graph_for(model)
+    found = []
+    for record in graph.records:
+        layer = graph.layer_objects.get(record.name)
+        if layer is not None and layer.trainable_weights and not isinstance(layer, keras.Model):
+            found.append((record.name, layer))
+    return found
+
+
+def randomise(layer: keras.layers.Layer, seed: int) -> None:
+    """Re-initialise ``layer``'s trainable weights with its own initialisers (seeded), or, for a
+    weight without one, with normal values of the same mean and spread."""
+    rng = np.random.default_rng(seed)
+    for k, variable in enumerate(layer.trainable_weights):
+        name = variable.path.rsplit("/", 1)[-1]
+        initializer = getattr(layer, f"{name}_initializer", None)
+        shape = tuple(variable.shape)
+        if isinstance(initializer, keras.initializers.Initializer):
+            config = initializer.get_config()
+            if "seed" in config:
+                config["seed"] = int(seed * 1000 + k)
+            values = np.asarray(type(initializer).from_config(config)(shape))
+        else:
+            old = np.asarray(variable.numpy())
+            values = rng.normal(old.mean(), old.std() or 0.05, shape)
+        variable.assign(values.astype(variable.dtype))
+
+
+@dataclass
+class SanityReport:
+    """What :func:`sanity_check` measured.
+
+    ``layers`` are the randomised layers from the top down; entry ``d`` of a method's lists
+    means: every layer from the top down to ``layers[d]`` randomised (cascading), or
+    ``layers[d]`` alone (independent).
+    """
+
+    mode: str
+    methods: tuple[str, ...]
+    layers: tuple[str, ...]
+    correlations: dict[str, np.ndarray]
+    """Spearman rho per method: (depths, images)."""
+    similarities: dict[str, np.ndarray]
+    """SSIM per method: (depths, images)."""
+    original: dict[str, np.ndarray] = field(repr=False)
+    """The trained model's maps per method (N, H, W)."""
+    randomised: dict[str, np.ndarray] = field(repr=False)
+    """Each depth's maps of the first image per method (depths, H, W)."""
+
+    def spearman(self, method: str) -> list[tuple[str, float]]:
+        """(layer, mean rho over the images) from the top layer down."""
+        return [(name, float(v)) for name, v in zip(self.layers, self.correlations[method].mean(axis=1),
+                                                    strict=True)]
+
+    def ssim(self, method: str) -> list[tuple[str, float]]:
+        """(layer, mean SSIM over the images) from the top layer down."""
+        return [(name, float(v)) for name, v in zip(self.layers, self.similarities[method].mean(axis=1),
+                                                    strict=True)]
+
+    def table(self, measure: str = "spearman") -> str:
+        """The mean rank correlation (or SSIM) as text: one row per randomised layer, one column per method."""
+        values = self.correlations if measure == "spearman" else self.similarities
+        width = max(len(n) for n in self.layers) + 2
+        head = "randomised down to".ljust(width) + "".join(f"{heatmap_method(m).label[:14]:>15s}" for m in self.methods)
+        rows = [head] + [name.ljust(width) + "".join(f"{values[m][d].mean():15.2f}" for m in self.methods)
+                         for d, name in enumerate(self.layers)]
+        return "\n".join(rows)
+
+    def figure(self):
+        """A matplotlib figure like the paper's: the first image's maps as the layers are
+        randomised (one row per method), and the mean rank correlation against depth."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from matplotlib import pyplot as plt
+
+        columns = len(self.layers) + 1
+        fig = plt.figure(figsize=(1.3 * columns + 4, 1.3 * len(self.methods) + 0.6))
+        grid = fig.add_gridspec(len(self.methods), columns + 3)
+        for r, method in enumerate(self.methods):
+            maps = [self.original[method][0], *self.randomised[method]]
+            for c, heat in enumerate(maps):
+                axis = fig.add_subplot(grid[r, c])
+                axis.imshow(heat, cmap="gray", vmin=0, vmax=1)
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if r == 0:
+                    axis.set_title("trained" if c == 0 else self.layers[c - 1], fontsize=6, rotation=45, loc="left")
+                if c == 0:
+                    axis.set_ylabel(heatmap_method(method).label, fontsize=7)
+        curve = fig.add_subplot(grid[:, columns:])
+        for method in self.methods:
+            curve.plot(range(len(self.layers)), self.correlations[method].mean(axis=1), marker="o",
+                       label=heatmap_method(method).label)
+        curve.set_xticks(range(len(self.layers)), self.layers, rotation=90, fontsize=6)
+        curve.set_ylabel("Spearman rank correlation with the trained model's map")
+        curve.set_ylim(-0.2, 1.05)
+        curve.axhline(0, color="grey", linewidth=0.5)
+        curve.legend(fontsize=6)
+        curve.set_title(f"{self.mode} randomisation, from the top", fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    def to_png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        from matplotlib import pyplot as plt
+
+        fig = self.figure()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        plt.close(fig)
+        return buffer.getvalue()
+
+
+def sanity_check(model: ModelLike, x: np.ndarray, methods: Sequence[str] | None = None, *,
+                 mode: str = "cascading", class_index: ClassIndex = None, seed: int = 0,
+                 layers: Sequence[str] | None = None, progress: Progress = None) -> SanityReport:
+    """Randomise the layers of a copy of the model from the top down and measure how much each
+    method's maps change (Adebayo et al. 2018).
+
+    Args:
+        model: a Keras model or a ModelInspector (its model is copied; the original is untouched).
+        x: model-ready float32 batch (N, H, W, C).
+        methods: names of :data:`HEATMAP_METHODS`; None: every method that uses gradients.
+        mode: ``"cascading"`` (every layer from the top down to this one) or ``"independent"``.
+        class_index: the explained class, kept fixed for the randomised models; None: each
+            image's top class under the trained model.
+        seed: seed of the re-initialisation.
+        layers: names of the weighted layers to randomise (default: all, from the top down).
+        progress: ``progress(done, total)`` after each depth.
+
+    Returns:
+        A :class:`SanityReport`.
+    """
+    if mode not in MODES:
+        raise ArgumentError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    names = tuple(methods) if methods is not None else tuple(n for n, m in HEATMAP_METHODS.items()
+                                                             if m.uses_gradients)
+    for name in names:
+        heatmap_method(name)
+    if not names:
+        raise ArgumentError("methods is empty: name at least one heatmap method")
+    graph, x = prepare(model, x)
+    original_model = keras_model(model)
+    classes = class_indices(graph, x, class_index)
+    cam_layer = default_cam_layer(model)[0]
+    original = {name: heatmap(model, x, name, classes, cam_layer) for name in names}
+
+    twin = copy_model(original_model)
+    trained = twin.get_weights()
+    candidates = list(reversed(weighted_layers(twin)))
+    if layers is not None:
+        by_name = dict(candidates)
+        unknown = [n for n in layers if n not in by_name]
+        if unknown:
+            raise ArgumentError(f"No weighted layer {unknown[0]!r}; the weighted layers from the top: "
+                                f"{', '.join(by_name)}")
+        candidates = [(name, layer) for name, layer in candidates if name in set(layers)]
+    correlations = {name: np.zeros((len(candidates), len(x))) for name in names}
+    similarities = {name: np.zeros((len(candidates), len(x))) for name in names}
+    randomised = {name: np.zeros((len(candidates), *x.shape[1:3]), np.float32) for name in names}
+    for depth, (_, layer) in enumerate(candidates):
+        if mode == "independent":
+            twin.set_weights(trained)
+        randomise(layer, seed + depth)
+        for name in names:
+            maps = heatmap(twin, x, name, classes, cam_layer)
+            randomised[name][depth] = maps[0]
+            for i in range(len(x)):
+                correlations[name][depth, i] = spearman(original[name][i], maps[i])
+                similarities[name][depth, i] = ssim(original[name][i], maps[i])
+        if progress is not None:
+            progress(depth + 1, len(candidates))
+    return SanityReport(mode, names, tuple(name for name, _ in candidates), correlations, similarities,
+                        original, randomised)
