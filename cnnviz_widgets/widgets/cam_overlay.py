@@ -24,6 +24,7 @@ from cnnviz_widgets.methods import (
     heatmap_method,
     insertion_auc,
 )
+from cnnviz_widgets.methods.sanity import copy_model, randomise, spearman, weighted_layers
 from cnnviz_widgets.render import colorize, enlarge, overlay, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, layer_options
@@ -79,6 +80,13 @@ class CamOverlay(InspectorWidget):
     class_index = class_index_trait()
     alpha = alpha_trait()
     colormap = colormap_trait("jet")
+    randomised = control(
+        traitlets.Bool(False, help="Also show the map of the same network with all its weights re-initialised "
+                                   "(the sanity check of Adebayo et al. 2018), beside the real one."),
+        attribute="randomise_toggle", css=("cnnviz-randomise",),
+        make=lambda w: widgets.ToggleButton(description="randomise weights", icon="random",
+                                            tooltip="a map that looks the same for a random network explains "
+                                                    "the image, not the model", layout=widgets.Layout(width="220px")))
     options = traitlets.Dict(help="The chosen method's own options (e.g. {'smooth_samples': 50}); missing ones "
                                   "take their defaults. Reset when the method changes.")
     compare = control(
@@ -100,6 +108,10 @@ class CamOverlay(InspectorWidget):
         self.heatmap_view = image_view("cnnviz-heatmap")
         self.compare_view = image_view("cnnviz-compare")
         self.compare_view.layout.display = "none"
+        self.random_view = image_view("cnnviz-randomised")
+        self.random_caption = widgets.HTML("")
+        self.random_box = widgets.VBox([self.random_view, self.random_caption], layout=widgets.Layout(display="none"))
+        self._random_twins: dict[int, Any] = {}
         self.caption = widgets.HTML("")
         self.options_box = widgets.VBox([])
         """The chosen method's option sliders (built from its declaration)."""
@@ -118,8 +130,9 @@ class CamOverlay(InspectorWidget):
             widgets.VBox([widgets.HTML("<b>heatmap</b>"), self.heatmap_view]),
             self.classes,
         ])
-        extras = widgets.HBox([self.compare_select, widgets.VBox([self.faithfulness_button, self.faithfulness])])
-        self._finish_init([controls, views, extras, self.compare_view])
+        extras = widgets.HBox([self.compare_select, widgets.VBox([self.faithfulness_button, self.faithfulness,
+                                                                  self.randomise_toggle])])
+        self._finish_init([controls, views, extras, self.random_box, self.compare_view])
 
     # ------------------------------------------------------------------ layers
     def _on_model_change(self) -> None:
@@ -283,11 +296,62 @@ class CamOverlay(InspectorWidget):
             self.caption.value = (f"<small><b>{chosen.label}</b>{html.escape(where)} for "
                                   f"{html.escape(self.classes.describe())}<br>{chosen.description}</small>")
             self._render_faithfulness(self.inspector.results.get(self.faithfulness_key()))
+            if not self._render_randomised(heat):
+                return False
             if not self.compare:
                 self.compare_view.layout.display = "none"
                 return True
             return self._render_compare()
         return False
+
+    # ------------------------------------------------------------------ randomised weights
+    def random_twin(self) -> Any:
+        """A copy of the inspector's model with every weighted layer re-initialised (seed 0),
+        made once per model; the inspector's model is untouched."""
+        version = self.inspector.model_version
+        if version not in self._random_twins:
+            twin = copy_model(self.inspector.model)
+            for depth, (_, layer) in enumerate(reversed(weighted_layers(twin))):
+                randomise(layer, depth)
+            self._random_twins = {version: twin}
+        return self._random_twins[version]
+
+    def randomised_key(self) -> tuple:
+        return (*self.heatmap_key(), "randomised weights")
+
+    @property
+    def randomised_heatmap(self) -> np.ndarray | None:
+        """The current method's map on the randomised copy (H, W) in [0, 1], or None."""
+        return self.inspector.results.get(self.randomised_key())
+
+    def _render_randomised(self, heat: np.ndarray) -> bool:
+        if not self.randomised:
+            self.random_box.layout.display = "none"
+            return True
+        found = self.randomised_heatmap
+        if found is None:
+            key = self.randomised_key()
+            batch, method, layer = self.inspector.batch, self.method, self.layer
+            cls, options = self.classes.resolved(), self.method_options(self.method)
+
+            def work(progress: Progress) -> np.ndarray:
+                return self.inspector.results.get_or_compute(key, lambda: heatmap(
+                    self.random_twin(), batch, method, cls, layer, progress=progress, **options)[0])
+
+            self.submit(("randomised", *key), work, self._refresh_after, "randomised weights")
+            return False
+        image = self.inspector.image
+        tiles = enlarge(np.stack([overlay(image, heat, self.alpha, self.colormap),
+                                  overlay(image, found, self.alpha, self.colormap)]), COMPARE_TILE)
+        grid = tile_grid(tiles, per_row=2, margin=4, labels=["trained", "weights randomised"])
+        self.random_view.value = display_png(grid, side=2 * (COMPARE_TILE + 8))
+        rho = spearman(heat, found)
+        verdict = ("it barely depends on what the network learned: distrust it" if rho > 0.5 else
+                   "it changes with the weights, as an explanation of the model should")
+        self.random_caption.value = (f"<small>rank correlation with the trained map: <b>{rho:.2f}</b>; "
+                                     f"{verdict} (<code>cw.sanity_check</code> for the layer-by-layer test)</small>")
+        self.random_box.layout.display = None
+        return True
 
     def _render_compare(self) -> bool:
         methods = list(self.compare)

@@ -74,7 +74,49 @@ def test_every_method_gives_its_own_heatmap(inspector):
         expected = cw.heatmap(inspector, inspector.batch, name, layer=cam.layer)[0]
         np.testing.assert_allclose(cam.heatmap, expected, atol=1e-5, err_msg=name)
         assert cw.methods.HEATMAP_METHODS[name].label in cam.caption.value
-    assert cam.layer_dropdown.disabled          # the last one (integrated gradients) needs no layer
+        assert cam.layer_dropdown.disabled == (not cw.methods.HEATMAP_METHODS[name].uses_layer), name
+
+
+def test_the_chosen_methods_options_get_sliders_that_reach_the_map(inspector):
+    cam = CamOverlay(inspector, method="smoothgrad")
+    assert cam.wait(60)
+    spec = cw.methods.HEATMAP_METHODS["smoothgrad"]
+    sliders = {s.description: s for s in cam.options_box.children}
+    assert list(sliders) == [o.name for o in spec.options]
+    samples = sliders["smooth_samples"]
+    assert (samples.value, samples.min, samples.max) == (20, 1, 2000)
+    samples.value = 4                                  # a student moves the slider
+    assert cam.options == {"smooth_samples": 4} and cam.wait(60)
+    np.testing.assert_allclose(cam.heatmap, cw.heatmap(inspector, inspector.batch, "smoothgrad",
+                                                       smooth_samples=4)[0], atol=1e-5)
+    with pytest.raises(traitlets.TraitError, match=r"smooth_noise of SmoothGrad must be a number in 0.001..1.0"):
+        cam.options = {"smooth_noise": 5.0}
+    assert cam.options == {"smooth_samples": 4} and samples.value == 4     # the refused value did not stick
+    cam.method = "grad_cam"                            # no options: no sliders, options back to {}
+    assert cam.options == {} and cam.options_box.children == ()
+    cam.method = "rise"
+    assert [s.description for s in cam.options_box.children] == ["masks", "cells", "keep"]
+    cam.close()
+
+
+def test_randomise_weights_shows_the_map_of_a_randomised_copy(inspector):
+    before = [w.copy() for w in inspector.model.get_weights()]
+    cam = CamOverlay(inspector, method="grad_cam")
+    cam.randomise_toggle.value = True
+    assert cam.randomised and cam.wait(60)
+    random_map = cam.randomised_heatmap
+    assert random_map is not None and random_map.shape == cam.heatmap.shape
+    expected = cw.heatmap(cam.random_twin(), inspector.batch, "grad_cam", cam.classes.resolved(), cam.layer)[0]
+    np.testing.assert_allclose(random_map, expected, atol=1e-5)
+    assert not np.allclose(random_map, cam.heatmap, atol=0.05)
+    assert "rank correlation with the trained map" in cam.random_caption.value
+    grid = decode_png(cam.random_view.value)
+    assert grid.shape[1] > grid.shape[0] and cam.random_box.layout.display is None
+    for kept, now in zip(before, inspector.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)        # the inspector's model is untouched
+    cam.randomised = False
+    assert cam.wait(30) and cam.random_box.layout.display == "none"
+    cam.close()
 
 
 def test_fifty_rapid_changes_end_on_the_last_request(inspector):
