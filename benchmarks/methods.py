@@ -8,12 +8,17 @@ Bounds are hand-written compiled TensorFlow functions (no cnnviz code):
 - occlusion: one compiled forward over the same number of patched images;
 - Score-CAM: one compiled forward over as many images as masked channels;
 - SmoothGrad(20): one compiled forward+backward over 20 images;
-- filter patterns: seed 002's loop, one filter at a time (eager gradient, numpy update).
+- filter patterns: seed 002's loop, one filter at a time (eager gradient, numpy update);
+- EigenCAM: a compiled forward to the target layer plus a batched SVD;
+- XGrad-CAM, HiResCAM: the Grad-CAM bound;
+- Ablation-CAM: one compiled pass of the layers after the target over as many copies as channels;
+- RISE(N): one compiled forward over N images;
+- Guided Backprop: the unit (a forward+backward to the input).
 
 tf-keras-vis, when installed (``pip install tf-keras-vis``), is timed as a peer.
 Times are medians of ``--repeats`` runs after one warm-up; only the ratios mean anything.
 
-Usage: python benchmarks/methods.py [--model default|vgg16|both] [--repeats 3]
+Usage: python benchmarks/methods.py [--model default|vgg16|both] [--repeats 3] [--new-only]
 """
 
 from __future__ import annotations
@@ -59,7 +64,53 @@ class Bounds:
             a, p = features(x, training=False)
             return tf.gradients(p[:, 0], a)[0]
 
+        features_only = keras.Model(model.inputs, model.get_layer(layer).output)
+
+        @tf.function(input_signature=[spec])
+        def features_svd(x):
+            a = features_only(x, training=False)
+            shape = tf.shape(a)
+            return tf.linalg.svd(tf.reshape(a, (shape[0], shape[1] * shape[2], shape[3])), full_matrices=False)
+
+        target = model.get_layer(layer).output
+        tail = keras.Model(target, model.outputs[0])
+
+        @tf.function(input_signature=[tf.TensorSpec((None, *target.shape[1:]), tf.float32)])
+        def after_target(a):
+            return tail(a, training=False)
+
         self.forward, self.input_gradient, self.layer_gradient = forward, input_gradient, layer_gradient
+        self.features_svd, self.after_target, self.features = features_svd, after_target, features_only
+
+
+def run_new(name: str, model: keras.Model, layer: str, masks: int, repeats: int) -> list[tuple]:
+    """The methods added with the registry, each against its own bound."""
+    size = model.inputs[0].shape[1]
+    x = np.random.default_rng(0).random((1, size, size, 3)).astype(np.float32)
+    bounds = Bounds(model, layer)
+    unit = median_time(lambda: bounds.input_gradient(x), repeats)
+    cam_bound = median_time(lambda: bounds.layer_gradient(x), repeats)
+    rows = []
+    svd_bound = median_time(lambda: bounds.features_svd(x), repeats)
+    t = median_time(lambda: methods.eigen_cam(model, x, 0, layer), repeats)
+    rows.append((name, "EigenCAM", t, "forward to the layer + SVD", svd_bound, 1.2, unit))
+    for label, fn in (("XGrad-CAM", methods.xgrad_cam), ("HiResCAM", methods.hires_cam)):
+        t = median_time(lambda fn=fn: fn(model, x, 0, layer), repeats)
+        rows.append((name, label, t, "Grad-CAM bound", cam_bound, 1.3, unit))
+    acts = bounds.features(x).numpy()
+    channels = acts.shape[-1]
+    copies = np.repeat(acts, channels, axis=0)
+    tail_bound = median_time(lambda: bounds.after_target(copies), repeats)
+    t = median_time(lambda: methods.ablation_cam(model, x, 0, layer), repeats)
+    rows.append((name, f"Ablation-CAM ({channels} channels)", t, f"layers after the target x{channels}",
+                 tail_bound, 1.2, unit))
+    many = np.repeat(x, masks, axis=0)
+    forward_bound = median_time(lambda: bounds.forward(many), repeats)
+    t = median_time(lambda: methods.rise(model, x, 0, masks=masks), repeats)
+    rows.append((name, f"RISE ({masks} masks)", t, f"forward x{masks}", forward_bound, 1.2, unit))
+    t = median_time(lambda: methods.guided_backprop(model, x, 0), repeats)
+    rows.append((name, "Guided Backprop", t, "unit (fwd+bwd to the input)", unit, 1.3, unit))
+    return rows
 
 
 def seed002_patterns(model: keras.Model, layer: str, filters: int, size: int, steps: int) -> None:
@@ -151,17 +202,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", choices=["default", "vgg16", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--new-only", action="store_true", help="only the methods added with the registry")
     args = parser.parse_args()
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
           f"GPU: {bool(tf.config.list_physical_devices('GPU'))}")
     rows = []
     if args.model in ("default", "both"):
         model = load_default_model()
-        rows += run("default model (96 px)", model, "block3_conv2", model, "block3_conv1", 96, 10, 12, args.repeats)
+        if not args.new_only:
+            rows += run("default model (96 px)", model, "block3_conv2", model, "block3_conv1", 96, 10, 12,
+                        args.repeats)
+        rows += run_new("default model (96 px)", model, "block3_conv2", 512, args.repeats)
     if args.model in ("vgg16", "both"):
         vgg = keras.applications.VGG16(weights=None)
-        base = keras.applications.VGG16(weights=None, include_top=False)
-        rows += run("VGG16 (224 px)", vgg, "block5_conv3", base, "block3_conv1", 150, 5, 32, args.repeats)
+        if not args.new_only:
+            base = keras.applications.VGG16(weights=None, include_top=False)
+            rows += run("VGG16 (224 px)", vgg, "block5_conv3", base, "block3_conv1", 150, 5, 32, args.repeats)
+        rows += run_new("VGG16 (224 px)", vgg, "block5_conv3", 32, args.repeats)
 
     print("\n| model | method | ours | reference | ratio (ours / reference) | target | ours in units |")
     print("|---|---|---|---|---|---|---|")

@@ -39,6 +39,7 @@ COVERED = {
     "-m cnnviz_widgets.export notebooks/00_tour.ipynb -o tour.html": "test_export_command",
     "voila notebooks/00_tour.ipynb": "tests/test_voila.py (the same command, served and checked)",
     "cnnviz_widgets/": "the repository layout (a listing, not a command)",
+    '@declare("my_cam"': "test_adding_a_method_block",
 }
 
 
@@ -177,3 +178,27 @@ def test_scan_block(tmp_path, monkeypatch):
     assert (tmp_path / "shapes-scan" / "manifest.json").exists()
     assert dashboard.tab_titles[-1] == "Dataset" and len(dashboard.dataset.scan) == 300
     dashboard.close()
+
+
+def test_the_methods_table_is_generated_from_the_declarations():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_readme import with_methods_table
+
+    assert with_methods_table(README) == README, "run: python scripts/build_readme.py"
+    rows = re.findall(r"^\| `(\w+)` \| ", README.split("<!-- methods-table:start -->", 1)[1], re.M)
+    assert rows[:len(cw.HEATMAP_METHODS)] == list(cw.HEATMAP_METHODS)
+
+
+def test_adding_a_method_block():
+    from cnnviz_widgets.methods import HEATMAP_METHODS, Option, declare
+
+    namespace = {"declare": declare, "Option": Option}
+    try:
+        exec(compile(block('@declare("my_cam"'), "README.md (Adding a method)", "exec"), namespace)
+        spec = HEATMAP_METHODS["my_cam"]
+        assert spec.family == "cam" and spec.uses_layer and [o.name for o in spec.options] == ["sharpness"]
+        assert spec.checked_options({"sharpness": 3}) == {"sharpness": 3.0}
+        with pytest.raises(cw.ArgumentError, match="sharpness of My-CAM must be a number in 0.1..10.0"):
+            spec.checked_options({"sharpness": 11})
+    finally:
+        HEATMAP_METHODS.pop("my_cam", None)

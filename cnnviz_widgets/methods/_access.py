@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     from cnnviz_widgets.inspector.model_inspector import ModelInspector
 
 ModelLike = Union[keras.Model, "ModelInspector"]
-ClassIndex = int | Sequence[int] | np.ndarray | None
+ClassIndex = int | Sequence[int] | np.ndarray | Callable[[Any], Any] | None
+"""What a method explains: one class for all images, one class per image, None (each image's
+top class), or, for the gradient methods, a callable target (see :data:`Target`)."""
+Target = Callable[[tf.Tensor], tf.Tensor]
+"""A callable on the head's scores (the logits, a (N, K) tensor) returning one score per image
+(N,): a margin ``lambda s: s[:, 3] - s[:, 5]``, a multi-label sum ``lambda s: s[:, 1] + s[:, 4]``,
+as pytorch-grad-cam's targets. The gradient methods explain it instead of one class's score."""
 Progress = Callable[[int, int], Any] | None
 """A callback ``progress(done, total)``; raising from it aborts the computation."""
 
@@ -120,6 +126,9 @@ def class_indices(graph: TracedGraph, x: np.ndarray, class_index: ClassIndex,
     """
     n = len(x)
     n_classes = graph.n_classes
+    if callable(class_index):
+        raise ArgumentError("A callable target (scores -> one score per image) works with the gradient methods; "
+                            "this method measures class probabilities: pass a class index")
     if class_index is None and top_in_graph:
         return np.full(n, TOP_CLASS, np.int32)
     if class_index is None:
@@ -137,6 +146,22 @@ def class_indices(graph: TracedGraph, x: np.ndarray, class_index: ClassIndex,
     if len(bad):
         raise ArgumentError(f"class_index {int(bad[0])} is out of range: the model has {n_classes} classes")
     return classes
+
+
+def split_target(graph: TracedGraph, class_index: ClassIndex) -> tuple[ClassIndex, Target | None]:
+    """``(class_index, None)``, or ``(None, target)`` for a callable target, checked on a dummy
+    batch of scores: it must return one finite score per image."""
+    if not callable(class_index):
+        return class_index, None
+    try:
+        out = class_index(tf.zeros((2, int(graph.score.shape[-1])), tf.float32))
+        shape = tuple(tf.convert_to_tensor(out).shape)
+    except Exception as exc:
+        raise ArgumentError(f"The target {class_index!r} failed on a (2, K) batch of scores: {exc}") from exc
+    if shape != (2,):
+        raise ArgumentError(f"A target must return one score per image: (N,) from scores (N, K); it returned a "
+                            f"tensor of shape {shape} for N = 2")
+    return None, class_index
 
 
 def chunk_size(graph: TracedGraph, budget_bytes: int = _CHUNK_BUDGET_BYTES) -> int:
@@ -244,14 +269,17 @@ def activation_fn(graph: TracedGraph, layer: str) -> Callable:
     return cached(graph, ("activations", layer), build)
 
 
-def chosen_scores(scores: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
-    """(N,) score of each image's class; :data:`TOP_CLASS` takes the image's highest score."""
+def chosen_scores(scores: tf.Tensor, classes: tf.Tensor, target: Target | None = None) -> tf.Tensor:
+    """(N,) score of each image's class (:data:`TOP_CLASS`: the image's highest score), or
+    ``target(scores)`` when a target is given."""
+    if target is not None:
+        return tf.reshape(tf.cast(target(scores), tf.float32), (-1,))
     top = tf.argmax(scores, axis=1, output_type=tf.int32)
     return tf.gather(scores, tf.where(classes < 0, top, classes), axis=1, batch_dims=1)
 
 
-def input_gradient_fn(graph: TracedGraph) -> Callable:
-    """Compiled ``f(x, classes) -> d score[class] / d x`` of shape (N, H, W, C)."""
+def input_gradient_fn(graph: TracedGraph, target: Target | None = None) -> Callable:
+    """Compiled ``f(x, classes) -> d score[class] / d x`` (or of ``target(scores)``), (N, H, W, C)."""
     def build():
         model = submodel(graph, ("score",))
 
@@ -259,16 +287,17 @@ def input_gradient_fn(graph: TracedGraph) -> Callable:
         def gradient(x, classes):
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(x)
-                score = chosen_scores(model(x, training=False), classes)
+                score = chosen_scores(model(x, training=False), classes, target)
             return tape.gradient(score, x)
 
         return gradient
 
-    return cached(graph, ("input_gradient",), build)
+    return cached(graph, ("input_gradient", target), build)
 
 
-def layer_gradient_fn(graph: TracedGraph, layer: str) -> Callable:
-    """Compiled ``f(x, classes) -> (A, dS/dA)``: a layer's activations and the class score's gradient."""
+def layer_gradient_fn(graph: TracedGraph, layer: str, target: Target | None = None) -> Callable:
+    """Compiled ``f(x, classes) -> (A, dS/dA)``: a layer's activations and the gradient of the
+    class score (or of ``target(scores)``)."""
     def build():
         model = submodel(graph, (layer, "score"))
 
@@ -277,11 +306,11 @@ def layer_gradient_fn(graph: TracedGraph, layer: str) -> Callable:
             # tf.gradients (graph mode) back-propagates only from the score to the layer:
             # nothing below the layer is differentiated, which is Grad-CAM's physical bound.
             features, scores = model(x, training=False)
-            return features, tf.gradients(chosen_scores(scores, classes), features)[0]
+            return features, tf.gradients(chosen_scores(scores, classes, target), features)[0]
 
         return gradient
 
-    return cached(graph, ("layer_gradient", layer), build)
+    return cached(graph, ("layer_gradient", layer, target), build)
 
 
 def fill_image(x: np.ndarray, fill: float | Sequence[float] | str) -> np.ndarray:

@@ -45,6 +45,7 @@ from cnnviz_widgets.methods._access import (
     prepare,
     run_chunked,
     spatial_layer,
+    split_target,
     submodel,
     upsample,
 )
@@ -58,8 +59,9 @@ def _gradient_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex, laye
                   method: str, batch_size: int | None) -> np.ndarray:
     graph, x = prepare(model, x)
     layer = spatial_layer(graph, layer, "A class activation map")
+    class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=True)  # one forward pass, not two
-    cams = _cam_fn(graph, layer, method)
+    cams = _cam_fn(graph, layer, method, target)
     maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None, classes)
     return normalize_maps(maps)
 
@@ -96,10 +98,10 @@ _COMBINE = {"grad_cam": _grad_cam_map, "grad_cam_plus_plus": _grad_cam_plus_plus
             "hires_cam": _hires_cam_map, "layer_cam": _layer_cam_map}
 
 
-def _cam_fn(graph: TracedGraph, layer: str, method: str):
+def _cam_fn(graph: TracedGraph, layer: str, method: str, target=None):
     """Compiled ``f(x, classes) -> (N, H, W)`` un-normalised CAMs, upsampled inside the graph."""
     def build():
-        gradient = layer_gradient_fn(graph, layer)
+        gradient = layer_gradient_fn(graph, layer, target)
         combine = _COMBINE[method]
         size = tuple(graph.input.shape[1:3])
 
@@ -111,7 +113,7 @@ def _cam_fn(graph: TracedGraph, layer: str, method: str):
 
         return cams
 
-    return cached(graph, ("cam", layer, method), build)
+    return cached(graph, ("cam", layer, method, target), build)
 
 
 @declare("grad_cam", "Grad-CAM", family="cam", layer=True, gradients=True,
@@ -123,7 +125,8 @@ def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, la
     Args:
         model: a Keras model or a ModelInspector.
         x: model-ready float32 batch (N, H, W, C).
-        class_index: an int, one int per image, or None for each image's top class.
+        class_index: an int, one int per image, None for each image's top class, or a callable
+            target on the scores (see :data:`~cnnviz_widgets.methods._access.Target`).
         layer: qualified name of a layer with a spatial output; None picks the default CAM layer.
         batch_size: images per compiled call (default: what fits in memory).
 

@@ -34,6 +34,7 @@ from cnnviz_widgets.methods._access import (
     normalize_maps,
     prepare,
     run_chunked,
+    split_target,
     submodel,
 )
 from cnnviz_widgets.methods.cams import grad_cam
@@ -45,9 +46,9 @@ _PIXEL_DISTRUST = "pixel-sharp but noisy, and it shows which pixels matter to th
 
 
 def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: int,
-                    progress: Progress) -> np.ndarray:
+                    progress: Progress, target=None) -> np.ndarray:
     """Mean input gradient over ``n_copies`` copies per image; ``images_of(i, copies)`` makes them."""
-    gradient = input_gradient_fn(graph)
+    gradient = input_gradient_fn(graph, target)
     n = len(classes)
     total, done = n * n_copies, 0
     sums = None
@@ -67,7 +68,7 @@ def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: 
     return sums
 
 
-def _noisy_gradient_moments_fn(graph: TracedGraph):
+def _noisy_gradient_moments_fn(graph: TracedGraph, target=None):
     """Compiled sum of the input gradients over noisy copies ``start:stop`` of one image, and
     the sum of their squared deviations from the chunk's mean (Chan et al.'s pairwise update
     combines chunks without the cancellation of E[g^2] - E[g]^2).
@@ -88,18 +89,19 @@ def _noisy_gradient_moments_fn(graph: TracedGraph):
             batch = x1 + sigma * noise
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(batch)
-                score = tf.reduce_sum(tf.gather(model(batch, training=False), classes[0], axis=1))
+                scores = model(batch, training=False)
+                score = tf.reduce_sum(chosen_scores(scores, tf.repeat(classes, tf.shape(batch)[0]), target))
             grads = tape.gradient(score, batch)
             mean = tf.reduce_mean(grads, axis=0)
             return tf.reduce_sum(grads, axis=0), tf.reduce_sum(tf.square(grads - mean), axis=0)
 
         return noisy_gradient_moments
 
-    return cached(graph, ("noisy_gradient_moments",), build)
+    return cached(graph, ("noisy_gradient_moments", target), build)
 
 
 def _noisy_gradient_moments(graph: TracedGraph, x: np.ndarray, classes: np.ndarray, samples: int, noise: float,
-                            seed: int, size: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+                            seed: int, size: int, progress: Progress, target=None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance (N, H, W, C) of the input gradients over ``samples`` noisy copies of
     each image, the noise's standard deviation ``noise * (max(x_i) - min(x_i))``."""
     if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples < 1:
@@ -107,7 +109,7 @@ def _noisy_gradient_moments(graph: TracedGraph, x: np.ndarray, classes: np.ndarr
     if not noise > 0:
         raise ArgumentError(f"smooth_noise must be > 0; got {noise!r}")
     sigma = noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))
-    moments = _noisy_gradient_moments_fn(graph)
+    moments = _noisy_gradient_moments_fn(graph, target)
     means = np.zeros(x.shape, np.float64)
     variances = np.zeros(x.shape, np.float64)
     total = len(x) * samples
@@ -170,13 +172,15 @@ def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
     if smooth_samples and not smooth_noise > 0:
         raise ArgumentError(f"smooth_noise must be > 0 for SmoothGrad; got {smooth_noise!r}")
     # SmoothGrad explains the clean image's class in every noisy copy, so it needs it up front.
-    classes = class_indices(graph, x, class_index, top_in_graph=smooth_samples == 0)
+    class_index, target = split_target(graph, class_index)
+    classes = class_indices(graph, x, class_index, top_in_graph=smooth_samples == 0 or target is not None)
     size = batch_size or chunk_size(graph)
     if smooth_samples == 0:
-        gradient = input_gradient_fn(graph)
+        gradient = input_gradient_fn(graph, target)
         grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, size, progress, classes)
     else:
-        grads, _ = _noisy_gradient_moments(graph, x, classes, smooth_samples, smooth_noise, seed, size, progress)
+        grads, _ = _noisy_gradient_moments(graph, x, classes, smooth_samples, smooth_noise, seed, size, progress,
+                                           target)
     return _channel_peak(grads)
 
 
@@ -188,8 +192,9 @@ def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
     """Gradient x Input (Shrikumar et al. 2016): ``x * d score / d x``, the largest absolute value
     over each pixel's channels, scaled to [0, 1]. Same arguments as :func:`saliency`."""
     graph, x = prepare(model, x)
+    class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=True)
-    gradient = input_gradient_fn(graph)
+    gradient = input_gradient_fn(graph, target)
     grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, batch_size or chunk_size(graph),
                         progress, classes)
     return _channel_peak(x * grads)
@@ -198,9 +203,10 @@ def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
 def _noise_statistic(model: ModelLike, x: np.ndarray, class_index: ClassIndex, samples: int, noise: float,
                      seed: int, batch_size: int | None, progress: Progress, statistic: str) -> np.ndarray:
     graph, x = prepare(model, x)
-    classes = class_indices(graph, x, class_index)
+    class_index, target = split_target(graph, class_index)
+    classes = class_indices(graph, x, class_index, top_in_graph=target is not None)
     mean, variance = _noisy_gradient_moments(graph, x, classes, samples, noise, seed,
-                                             batch_size or chunk_size(graph), progress)
+                                             batch_size or chunk_size(graph), progress, target)
     return _channel_peak(variance + np.square(mean) if statistic == "square" else variance)
 
 
@@ -258,13 +264,14 @@ def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_ind
     except ValueError as exc:
         raise ArgumentError(f"baseline must be a number or broadcastable to {x.shape[1:]}; got shape "
                             f"{np.shape(baseline)}") from exc
-    classes = class_indices(graph, x, class_index)
+    class_index, target = split_target(graph, class_index)
+    classes = class_indices(graph, x, class_index, top_in_graph=target is not None)
     alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)
 
     def path(i, copies):
         return base + alphas[copies, None, None, None] * (x[i] - base)
 
-    grads = _mean_gradients(graph, path, classes, steps, batch_size or chunk_size(graph), progress)
+    grads = _mean_gradients(graph, path, classes, steps, batch_size or chunk_size(graph), progress, target)
     return ((x - base) * grads).astype(np.float32)
 
 
@@ -303,7 +310,7 @@ GUIDED_OVERRIDES = {"Relu": "CnnvizGuidedRelu", "Relu6": "CnnvizGuidedRelu6"}
 """The TensorFlow ops whose gradient Guided Backpropagation replaces, and by what."""
 
 
-def _guided_gradient_fn(graph: TracedGraph):
+def _guided_gradient_fn(graph: TracedGraph, target=None):
     """Compiled ``f(x, classes) -> guided d score / d x`` (N, H, W, C)."""
     def build():
         model = submodel(graph, ("score",))
@@ -312,19 +319,20 @@ def _guided_gradient_fn(graph: TracedGraph):
         def guided(x, classes):
             with tf.compat.v1.get_default_graph().gradient_override_map(GUIDED_OVERRIDES):
                 scores = model(x, training=False)
-            return tf.gradients(chosen_scores(scores, classes), x)[0]
+            return tf.gradients(chosen_scores(scores, classes, target), x)[0]
 
         return guided
 
-    return cached(graph, ("guided_gradient",), build)
+    return cached(graph, ("guided_gradient", target), build)
 
 
 def guided_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
                      batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
     """Guided Backpropagation's raw gradients, float32 (N, H, W, C), signed."""
     graph, x = prepare(model, x)
+    class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=True)
-    guided = _guided_gradient_fn(graph)
+    guided = _guided_gradient_fn(graph, target)
     return run_chunked(lambda chunk, cls: guided(chunk, cls).numpy(), x, batch_size or chunk_size(graph),
                        progress, classes)
 
@@ -355,7 +363,7 @@ def guided_grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = N
         progress: ``progress(done, total)`` of the guided gradients, in images.
     """
     graph, x = prepare(model, x)
-    classes = class_indices(graph, x, class_index)       # one class for both halves
-    coarse = grad_cam(model, x, classes, layer, batch_size=batch_size)
-    fine = guided_gradients(model, x, classes, batch_size=batch_size, progress=progress)
+    explained = class_index if callable(class_index) else class_indices(graph, x, class_index)   # one for both
+    coarse = grad_cam(model, x, explained, layer, batch_size=batch_size)
+    fine = guided_gradients(model, x, explained, batch_size=batch_size, progress=progress)
     return _channel_peak(fine * coarse[..., None])

@@ -273,3 +273,40 @@ def test_declared_options_are_checked_and_reach_the_method(tiny):
         heatmap(model, x, "grad_cam", batch_size=0)
     with pytest.raises(ArgumentError, match="Unknown method 'gradcam'"):
         heatmap(model, x, "gradcam")
+
+
+def test_every_gradient_method_explains_a_callable_target_and_the_others_refuse_it():
+    """A margin between two classes on a linear model: the gradient is W[:, 0] - W[:, 1] everywhere."""
+    model, weights = linear_pixel_model(size=4, classes=2, seed=5)
+    x = images(2, 4, seed=6)
+    margin = weights[:, 0] - weights[:, 1]
+    w = margin.reshape(4, 4, 3)
+    target = lambda s: s[:, 0] - s[:, 1]  # noqa: E731
+    np.testing.assert_allclose(heatmap(model, x, "saliency", target), _normalised(np.abs(w).max(-1)[None]
+                                                                                 .repeat(2, 0)), atol=1e-5)
+    np.testing.assert_allclose(heatmap(model, x, "gradient_x_input", target), _normalised(np.abs(x * w).max(-1)),
+                               atol=1e-5)
+    np.testing.assert_allclose(heatmap(model, x, "integrated_gradients", target),
+                               _normalised(np.abs((x * w).sum(-1))), atol=1e-5)   # exact for a linear model
+    np.testing.assert_allclose(heatmap(model, x, "smoothgrad", target, smooth_samples=3),
+                               _normalised(np.abs(w).max(-1)[None].repeat(2, 0)), atol=1e-5)
+    for name, spec in HEATMAP_METHODS.items():
+        if spec.uses_gradients:
+            small = {o.name: o.low for o in spec.options if o.name in ("smooth_samples", "steps")}
+            maps = heatmap(model, x, name, target, layer="ident", **small)
+            assert maps.shape == (2, 4, 4) and np.isfinite(maps).all(), name
+        else:
+            with pytest.raises(ArgumentError, match="callable target .* works with the gradient methods"):
+                heatmap(model, x, name, target, layer="ident")
+    with pytest.raises(ArgumentError, match=r"one score per image: \(N,\) from scores \(N, K\); .* \(2, 2\)"):
+        heatmap(model, x, "saliency", lambda s: s)
+
+
+def test_a_target_on_a_cam_matches_the_sum_of_two_class_gradients(tiny):
+    model, x, _ = tiny
+    both = lambda s: s[:, 0] + s[:, 2]  # noqa: E731
+    a, g0 = _features_and_gradients(model, "relu2", _tiny_logits(model), x, np.zeros(3, int))
+    _, g2 = _features_and_gradients(model, "relu2", _tiny_logits(model), x, np.full(3, 2))
+    g = g0 + g2
+    expected = _normalised(_upsampled(np.maximum((g.mean(axis=(1, 2), keepdims=True) * a).sum(-1), 0), 32))
+    np.testing.assert_allclose(heatmap(model, x, "grad_cam", both, "relu2"), expected, atol=1e-5)

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import cnnviz_widgets as cw
 from cnnviz_widgets.export import widget_state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,13 +138,19 @@ def test_class_activation_maps(tmp_path):
     run = execute("03_class_activation_maps.ipynb", tmp_path)
     table = {name.strip(): (int(hits), float(deletion), float(insertion)) for name, hits, deletion, insertion
              in re.findall(r"^(\S+(?: \(baseline\))?)\s+(\d+)%\s+([\d.]+)\s+([\d.]+)$", run.stdout, re.M)}
-    assert len(table) == 9, run.stdout  # eight methods and the random baseline
-    grad_cam, random = table["grad_cam"], table["random (baseline)"]
-    assert grad_cam[0] >= 83 and random[0] <= 50                    # pointing game
+    assert set(table) == {*cw.methods.HEATMAP_METHODS, "random (baseline)", "centre (baseline)"}, run.stdout
+    grad_cam, random, centre = table["grad_cam"], table["random (baseline)"], table["centre (baseline)"]
+    assert grad_cam[0] >= 80 and random[0] <= 50 and centre[0] <= 50    # pointing game
     assert grad_cam[1] < random[1] and grad_cam[2] > random[2]      # deletion lower, insertion higher
     assert "block3_conv2" in run.stdout
     assert run.drawn_images("cnnviz-compare") and run.drawn_images("cnnviz-cam")
     assert run.number(r"'insertion_auc': ([\d.]+)") >= 0
+    # the sanity check: Grad-CAM decorrelates at the top, Guided Backprop only at the first layers
+    grad_cam_rho = [float(v) for v in re.search(r"grad_cam rho from the top down: (.*)", run.stdout)[1].split()]
+    guided_rho = [float(v) for v in re.search(r"guided_backprop rho from the top down: (.*)", run.stdout)[1].split()]
+    assert grad_cam_rho[0] < 0.3 and min(guided_rho[:-1]) > 0.45 and guided_rho[-1] < guided_rho[0] - 0.3
+    for spec in cw.methods.HEATMAP_METHODS.values():
+        assert f"distrust it when: {spec.distrust}" in run.stdout
 
 
 @pytest.mark.slow
