@@ -363,6 +363,12 @@ def normalize_maps(maps: np.ndarray) -> np.ndarray:
     return maps / scale[:, None, None]
 
 
+def finish(maps: np.ndarray, raw: bool) -> np.ndarray:
+    """A method's last step: the signed float32 maps themselves when ``raw``, else
+    :func:`normalize_maps` (ReLU, scaled to [0, 1] per map)."""
+    return np.asarray(maps, np.float32) if raw else normalize_maps(maps)
+
+
 def layer_name(graph: TracedGraph, layer: str) -> str:
     """The qualified name of ``layer`` (LayerNotFoundError with suggestions if unknown)."""
     if not isinstance(layer, str):

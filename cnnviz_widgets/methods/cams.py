@@ -41,7 +41,7 @@ from cnnviz_widgets.methods._access import (
     class_indices,
     input_spec,
     layer_gradient_fn,
-    normalize_maps,
+    finish,
     prepare,
     run_chunked,
     spatial_layer,
@@ -56,14 +56,14 @@ _GRADIENT_DISTRUST = ("the map has the target layer's resolution and is only as 
 
 
 def _gradient_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex, layer: str | None,
-                  method: str, batch_size: int | None) -> np.ndarray:
+                  method: str, batch_size: int | None, raw: bool = False) -> np.ndarray:
     graph, x = prepare(model, x)
     layer = spatial_layer(graph, layer, "A class activation map")
     class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=True)  # one forward pass, not two
-    cams = _cam_fn(graph, layer, method, target)
+    cams = _cam_fn(graph, layer, method, target, signed=raw)
     maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None, classes)
-    return normalize_maps(maps)
+    return finish(maps, raw)
 
 
 def _grad_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
@@ -98,8 +98,9 @@ _COMBINE = {"grad_cam": _grad_cam_map, "grad_cam_plus_plus": _grad_cam_plus_plus
             "hires_cam": _hires_cam_map, "layer_cam": _layer_cam_map}
 
 
-def _cam_fn(graph: TracedGraph, layer: str, method: str, target=None):
-    """Compiled ``f(x, classes) -> (N, H, W)`` un-normalised CAMs, upsampled inside the graph."""
+def _cam_fn(graph: TracedGraph, layer: str, method: str, target=None, signed: bool = False):
+    """Compiled ``f(x, classes) -> (N, H, W)`` un-normalised CAMs (ReLU'd unless ``signed``),
+    upsampled inside the graph."""
     def build():
         gradient = layer_gradient_fn(graph, layer, target)
         combine = _COMBINE[method]
@@ -108,18 +109,19 @@ def _cam_fn(graph: TracedGraph, layer: str, method: str, target=None):
         @tf.function(input_signature=[input_spec(graph), tf.TensorSpec((None,), tf.int32)])
         def cams(x, classes):
             features, grads = gradient(x, classes)
-            small = tf.nn.relu(combine(features, grads))
+            small = combine(features, grads)
+            small = small if signed else tf.nn.relu(small)
             return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
 
         return cams
 
-    return cached(graph, ("cam", layer, method, target), build)
+    return cached(graph, ("cam", layer, method, target, signed), build)
 
 
 @declare("grad_cam", "Grad-CAM", family="cam", layer=True, gradients=True,
          shows="the target layer's channels weighted by their mean gradient", distrust=_GRADIENT_DISTRUST)
 def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-             batch_size: int | None = None) -> np.ndarray:
+             batch_size: int | None = None, raw: bool = False) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient.
 
     Args:
@@ -129,63 +131,64 @@ def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, la
             target on the scores (see :data:`~cnnviz_widgets.methods._access.Target`).
         layer: qualified name of a layer with a spatial output; None picks the default CAM layer.
         batch_size: images per compiled call (default: what fits in memory).
+        raw: return the signed map before ReLU and scaling (as Captum returns attributions).
 
     Returns:
-        float32 (N, H, W) in [0, 1].
+        float32 (N, H, W) in [0, 1]; signed and unscaled with ``raw=True``.
     """
-    return _gradient_cam(model, x, class_index, layer, "grad_cam", batch_size)
+    return _gradient_cam(model, x, class_index, layer, "grad_cam", batch_size, raw)
 
 
 @declare("grad_cam_plus_plus", "Grad-CAM++", family="cam", layer=True, gradients=True,
          shows="positive gradients weighted per position; separates several objects of one class",
          distrust=_GRADIENT_DISTRUST)
 def grad_cam_plus_plus(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None,
-                       *, batch_size: int | None = None) -> np.ndarray:
+                       *, batch_size: int | None = None, raw: bool = False) -> np.ndarray:
     """Grad-CAM++ (Chattopadhyay et al. 2018): positive gradients weighted per position.
 
     Same arguments and output as :func:`grad_cam`.
     """
-    return _gradient_cam(model, x, class_index, layer, "grad_cam_plus_plus", batch_size)
+    return _gradient_cam(model, x, class_index, layer, "grad_cam_plus_plus", batch_size, raw)
 
 
 @declare("xgrad_cam", "XGrad-CAM", family="cam", layer=True, gradients=True,
          shows="channels weighted by their gradient averaged with the activation as weight",
          distrust=_GRADIENT_DISTRUST)
 def xgrad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None) -> np.ndarray:
+              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
     """XGrad-CAM (Fu et al. 2020): w_k = sum(G_k A_k) / sum(A_k), the axiom-derived weights.
 
     Same arguments and output as :func:`grad_cam`.
     """
-    return _gradient_cam(model, x, class_index, layer, "xgrad_cam", batch_size)
+    return _gradient_cam(model, x, class_index, layer, "xgrad_cam", batch_size, raw)
 
 
 @declare("hires_cam", "HiResCAM", family="cam", layer=True, gradients=True,
          shows="gradient times activation at every position, summed over channels (no averaging)",
          distrust="sharper than Grad-CAM but noisier; still at the target layer's resolution")
 def hires_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None) -> np.ndarray:
+              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
     """HiResCAM (Draelos & Carin 2020): ReLU(sum_k G_k * A_k), element-wise.
 
     Same arguments and output as :func:`grad_cam`; provably shows the locations the score
     uses when the layers after the target end in global average pooling and a dense layer.
     """
-    return _gradient_cam(model, x, class_index, layer, "hires_cam", batch_size)
+    return _gradient_cam(model, x, class_index, layer, "hires_cam", batch_size, raw)
 
 
 @declare("layer_cam", "LayerCAM", family="cam", layer=True, gradients=True,
          shows="each position weighted by its own positive gradient; works on early layers too",
          distrust="on early layers it shows edges of everything, not only of the class")
 def layer_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None) -> np.ndarray:
+              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
     """LayerCAM (Jiang et al. 2021): each activation weighted by its own positive gradient.
 
     Same arguments and output as :func:`grad_cam`; also meaningful on early layers.
     """
-    return _gradient_cam(model, x, class_index, layer, "layer_cam", batch_size)
+    return _gradient_cam(model, x, class_index, layer, "layer_cam", batch_size, raw)
 
 
-def _eigen_cam_fn(graph: TracedGraph, layer: str):
+def _eigen_cam_fn(graph: TracedGraph, layer: str, signed: bool = False):
     """Compiled ``f(x) -> (N, H, W)``: each image's activations projected on their first
     principal direction (uncentred SVD), signed so that the projection sums to >= 0, ReLU'd and
     upsampled."""
@@ -201,12 +204,13 @@ def _eigen_cam_fn(graph: TracedGraph, layer: str):
             _, _, v = tf.linalg.svd(flat, full_matrices=False)
             projection = tf.linalg.matvec(flat, v[:, :, 0])                     # (N, h*w)
             sign = tf.where(tf.reduce_sum(projection, axis=1, keepdims=True) < 0, -1.0, 1.0)
-            small = tf.nn.relu(tf.reshape(sign * projection, shape[:3]))
+            small = tf.reshape(sign * projection, shape[:3])
+            small = small if signed else tf.nn.relu(small)
             return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
 
         return eigen_cam
 
-    return cached(graph, ("eigen_cam", layer), build)
+    return cached(graph, ("eigen_cam", layer, signed), build)
 
 
 @declare("eigen_cam", "EigenCAM", family="cam", layer=True, gradients=False,
@@ -214,7 +218,7 @@ def _eigen_cam_fn(graph: TracedGraph, layer: str):
          distrust="it is the same for every class: it shows what the layer responds to most, not the evidence "
                   "for the class asked")
 def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None) -> np.ndarray:
+              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
     """EigenCAM (Muhammad & Yeasin 2020): the activations (h*w, K) of the target layer projected
     on their first right singular vector, one forward pass to the layer and one SVD per image.
 
@@ -224,8 +228,9 @@ def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
     graph, x = prepare(model, x)
     layer = spatial_layer(graph, layer, "EigenCAM")
     class_indices(graph, x, class_index, top_in_graph=True)   # refuses a bad class like the others
-    maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer)(chunk).numpy(), x, batch_size or chunk_size(graph))
-    return normalize_maps(maps)
+    maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer, raw)(chunk).numpy(), x,
+                       batch_size or chunk_size(graph))
+    return finish(maps, raw)
 
 
 def _tail_model(graph: TracedGraph, layer: str):
@@ -266,7 +271,7 @@ def _ablation_fn(graph: TracedGraph, layer: str):
          distrust="one pass of the later layers per channel (512 on VGG16); channels that only matter together "
                   "each look unimportant alone")
 def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-                 batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+                 batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Ablation-CAM (Desai & Ramaswamy 2020): w_k = (S - S_k) / |S|, with S_k the class score when
     channel k of the target layer is zero; map = ReLU(sum_k w_k A_k).
 
@@ -304,8 +309,9 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
             if progress is not None:
                 progress(done, total)
         weights /= max(abs(float(base[i])), 1e-12)
-        maps[i] = np.maximum(acts[i][..., channels] @ weights, 0)
-    return normalize_maps(upsample(maps, x.shape[1:3]))
+        combined = acts[i][..., channels] @ weights
+        maps[i] = combined if raw else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
+    return finish(upsample(maps, x.shape[1:3]), raw)
 
 
 def _score_cam_fn(graph: TracedGraph):
@@ -339,7 +345,7 @@ def _score_cam_fn(graph: TracedGraph):
                   "small objects")
 def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
               max_channels: int | None = None, batch_size: int | None = None,
-              progress: Progress = None) -> np.ndarray:
+              progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Score-CAM (Wang et al. 2020): each channel weighted by the class probability of the image
     masked by that channel.
 
@@ -389,5 +395,6 @@ def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
             done += len(part)
             if progress is not None:
                 progress(done, total)
-        maps[i] = np.maximum(acts[i][..., channels] @ weights, 0)
-    return normalize_maps(upsample(maps, x.shape[1:3]))
+        combined = acts[i][..., channels] @ weights
+        maps[i] = combined if raw else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
+    return finish(upsample(maps, x.shape[1:3]), raw)

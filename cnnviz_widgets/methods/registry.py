@@ -95,10 +95,15 @@ class HeatmapMethod:
         return merged
 
     def compute(self, model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None,
-                progress: Progress = None, batch_size: int | None = None, **options: Any) -> np.ndarray:
+                progress: Progress = None, batch_size: int | None = None, raw: bool = False,
+                **options: Any) -> np.ndarray:
         """The method's maps, float32 (N, H, W) in [0, 1]; ``layer`` is ignored unless it uses one,
-        ``batch_size`` (images per compiled call, None: what fits in memory) unless it batches."""
+        ``batch_size`` (images per compiled call, None: what fits in memory) unless it batches.
+        ``raw=True``: the signed values before ReLU and scaling, (N, H, W) for the maps made at a
+        layer or from masks, (N, H, W, C) for the input-space methods."""
         keywords = {**self.fixed, **self.checked_options(options)}
+        if raw:
+            keywords["raw"] = True
         accepted = inspect.signature(self.function).parameters
         if self.uses_layer:
             keywords["layer"] = layer
@@ -121,7 +126,7 @@ def declare(name: str, label: str, *, family: str, layer: bool, gradients: bool,
     """Decorator that registers the function below it as the heatmap method ``name``.
 
     The function is called as ``function(model, x, class_index, [layer=...], [progress=...],
-    **options, **fixed)``; ``options`` must be keywords of it. Stack several to declare
+    [raw=True], **options, **fixed)``; ``options`` and ``raw`` must be keywords of it. Stack several to declare
     variants of one function (``fixed`` holds what differs).
     """
     if family not in FAMILIES:
@@ -131,7 +136,7 @@ def declare(name: str, label: str, *, family: str, layer: bool, gradients: bool,
         if name in HEATMAP_METHODS:
             raise ArgumentError(f"A heatmap method called {name!r} is declared twice")
         accepted = inspect.signature(function).parameters
-        for keyword in [o.name for o in options] + list(fixed or {}) + (["layer"] if layer else []):
+        for keyword in [o.name for o in options] + list(fixed or {}) + (["layer"] if layer else []) + ["raw"]:
             if keyword not in accepted:
                 raise ArgumentError(f"{function.__name__} has no keyword {keyword!r} declared for {name!r}")
         HEATMAP_METHODS[name] = HeatmapMethod(name, label, family, layer, gradients, shows, distrust, function,
@@ -154,7 +159,7 @@ def heatmap_method(name: str) -> HeatmapMethod:
 
 def heatmap(model: ModelLike, x: np.ndarray, method: str = "grad_cam", class_index: ClassIndex = None,
             layer: str | None = None, *, progress: Progress = None, batch_size: int | None = None,
-            **options: Any) -> np.ndarray:
+            raw: bool = False, **options: Any) -> np.ndarray:
     """Any heatmap method by name: float32 (N, H, W) in [0, 1].
 
     Args:
@@ -162,10 +167,11 @@ def heatmap(model: ModelLike, x: np.ndarray, method: str = "grad_cam", class_ind
         layer: target layer of the CAM methods (None: the automatic choice); ignored by the others.
         progress: ``progress(done, total)`` for the long methods; raising from it aborts.
         batch_size: images per compiled call (None: what fits in memory).
+        raw: the signed values before ReLU and scaling (see :meth:`HeatmapMethod.compute`).
         options: the method's own options (``HEATMAP_METHODS[method].options``), e.g.
             ``samples=50`` for SmoothGrad; an unknown or out-of-range one is refused.
     """
-    return heatmap_method(method).compute(model, x, class_index, layer, progress, batch_size, **options)
+    return heatmap_method(method).compute(model, x, class_index, layer, progress, batch_size, raw, **options)
 
 
 def methods_table() -> str:

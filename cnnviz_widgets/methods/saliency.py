@@ -5,7 +5,8 @@ integrated gradients, Guided Backpropagation and Guided Grad-CAM, each declared 
 All functions take a Keras model or a ModelInspector and a model-ready float32 batch ``x``
 (N, H, W, C), differentiate the class score (the logit when the model ends in softmax or
 sigmoid) with respect to the input, and return float32 (N, H, W) maps scaled to [0, 1]
-per image: the largest absolute value over each pixel's channels. Noisy or interpolated
+per image: the largest absolute value over each pixel's channels (``raw=True``: the signed
+(N, H, W, C) values, as Captum returns attributions). Noisy or interpolated
 copies are pushed through one compiled gradient function in chunks, never one image at a
 time and never all at once.
 
@@ -131,9 +132,10 @@ def _noisy_gradient_moments(graph: TracedGraph, x: np.ndarray, classes: np.ndarr
     return means.astype(np.float32), variances.astype(np.float32)
 
 
-def _channel_peak(values: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) -> (N, H, W) in [0, 1]: each pixel's largest absolute value over its channels."""
-    return normalize_maps(np.abs(values).max(axis=-1))
+def _channel_peak(values: np.ndarray, raw: bool = False) -> np.ndarray:
+    """(N, H, W, C) -> (N, H, W) in [0, 1]: each pixel's largest absolute value over its channels;
+    with ``raw``, the signed (N, H, W, C) values themselves."""
+    return np.asarray(values, np.float32) if raw else normalize_maps(np.abs(values).max(axis=-1))
 
 
 @declare("smoothgrad", "SmoothGrad", family="gradient", layer=False, gradients=True,
@@ -145,7 +147,7 @@ def _channel_peak(values: np.ndarray) -> np.ndarray:
          fixed={"smooth_samples": 0})
 def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 0,
              smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
-             progress: Progress = None) -> np.ndarray:
+             progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Vanilla gradient saliency (Simonyan et al. 2014), or SmoothGrad (Smilkov et al. 2017).
 
     The map is the largest absolute gradient over the channels of each pixel. With
@@ -181,14 +183,14 @@ def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
     else:
         grads, _ = _noisy_gradient_moments(graph, x, classes, smooth_samples, smooth_noise, seed, size, progress,
                                            target)
-    return _channel_peak(grads)
+    return _channel_peak(grads, raw)
 
 
 @declare("gradient_x_input", "Gradient x Input", family="gradient", layer=False, gradients=True,
          shows="each pixel's value times its gradient: a first-order estimate of its contribution",
          distrust="a black pixel (value 0) always gets 0, however important; as noisy as saliency")
 def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
-                     batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+                     batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Gradient x Input (Shrikumar et al. 2016): ``x * d score / d x``, the largest absolute value
     over each pixel's channels, scaled to [0, 1]. Same arguments as :func:`saliency`."""
     graph, x = prepare(model, x)
@@ -197,17 +199,18 @@ def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
     gradient = input_gradient_fn(graph, target)
     grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, batch_size or chunk_size(graph),
                         progress, classes)
-    return _channel_peak(x * grads)
+    return _channel_peak(x * grads, raw)
 
 
 def _noise_statistic(model: ModelLike, x: np.ndarray, class_index: ClassIndex, samples: int, noise: float,
-                     seed: int, batch_size: int | None, progress: Progress, statistic: str) -> np.ndarray:
+                     seed: int, batch_size: int | None, progress: Progress, statistic: str,
+                     raw: bool = False) -> np.ndarray:
     graph, x = prepare(model, x)
     class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=target is not None)
     mean, variance = _noisy_gradient_moments(graph, x, classes, samples, noise, seed,
                                              batch_size or chunk_size(graph), progress, target)
-    return _channel_peak(variance + np.square(mean) if statistic == "square" else variance)
+    return _channel_peak(variance + np.square(mean) if statistic == "square" else variance, raw)
 
 
 @declare("vargrad", "VarGrad", family="gradient", layer=False, gradients=True,
@@ -216,13 +219,14 @@ def _noise_statistic(model: ModelLike, x: np.ndarray, class_index: ClassIndex, s
          options=_NOISE_OPTIONS)
 def vargrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 20,
             smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
-            progress: Progress = None) -> np.ndarray:
+            progress: Progress = None, raw: bool = False) -> np.ndarray:
     """VarGrad (Adebayo et al. 2018): the variance over ``smooth_samples`` noisy copies of each
     input gradient value, the largest over each pixel's channels, scaled to [0, 1].
 
     Same arguments as :func:`saliency` with SmoothGrad's noise.
     """
-    return _noise_statistic(model, x, class_index, smooth_samples, smooth_noise, seed, batch_size, progress, "var")
+    return _noise_statistic(model, x, class_index, smooth_samples, smooth_noise, seed, batch_size, progress, "var",
+                            raw)
 
 
 @declare("squaregrad", "SquareGrad", family="gradient", layer=False, gradients=True,
@@ -231,14 +235,14 @@ def vargrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, 
          options=_NOISE_OPTIONS)
 def squaregrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 20,
                smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
-               progress: Progress = None) -> np.ndarray:
+               progress: Progress = None, raw: bool = False) -> np.ndarray:
     """SquareGrad (Hooker et al. 2019): the mean over ``smooth_samples`` noisy copies of each
     squared input gradient, the largest over each pixel's channels, scaled to [0, 1].
 
     Same arguments as :func:`saliency` with SmoothGrad's noise.
     """
     return _noise_statistic(model, x, class_index, smooth_samples, smooth_noise, seed, batch_size, progress,
-                            "square")
+                            "square", raw)
 
 
 def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
@@ -281,17 +285,18 @@ def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_ind
          options=(Option("steps", 32, 1, 1024, "points on the path from the baseline"),))
 def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, steps: int = 32,
                          baseline: float | np.ndarray = 0.0, batch_size: int | None = None,
-                         progress: Progress = None) -> np.ndarray:
+                         progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Integrated gradients as a heatmap: |sum over channels of the attributions|, scaled to [0, 1].
 
-    Same arguments as :func:`integrated_gradients_attributions`.
+    Same arguments as :func:`integrated_gradients_attributions`; ``raw=True`` returns those
+    signed attributions (N, H, W, C).
 
     Returns:
         float32 (N, H, W) in [0, 1].
     """
     attributions = integrated_gradients_attributions(model, x, class_index, steps=steps, baseline=baseline,
                                                      batch_size=batch_size, progress=progress)
-    return normalize_maps(np.abs(attributions.sum(axis=-1)))
+    return attributions if raw else normalize_maps(np.abs(attributions.sum(axis=-1)))
 
 
 @tf.RegisterGradient("CnnvizGuidedRelu")
@@ -342,11 +347,11 @@ def guided_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
          distrust="it reconstructs the image's edges almost regardless of the class and of the top layers' "
                   "weights (the sanity check shows it)")
 def guided_backprop(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
-                    batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+                    batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Guided Backpropagation (Springenberg et al. 2015): the class score's input gradient where
     every ReLU passes only positive gradients and only where it was active; the largest absolute
     value over each pixel's channels, scaled to [0, 1]. Same arguments as :func:`saliency`."""
-    return _channel_peak(guided_gradients(model, x, class_index, batch_size=batch_size, progress=progress))
+    return _channel_peak(guided_gradients(model, x, class_index, batch_size=batch_size, progress=progress), raw)
 
 
 @declare("guided_grad_cam", "Guided Grad-CAM", family="gradient", layer=True, gradients=True,
@@ -354,7 +359,7 @@ def guided_backprop(model: ModelLike, x: np.ndarray, class_index: ClassIndex = N
          distrust="its detail comes from Guided Backprop, which ignores the top layers; its class comes from "
                   "Grad-CAM's coarse map")
 def guided_grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-                    batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+                    batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Guided Grad-CAM (Selvaraju et al. 2017): Guided Backprop's gradients times the Grad-CAM map
     (upsampled), the largest absolute value over each pixel's channels, scaled to [0, 1].
 
@@ -366,4 +371,4 @@ def guided_grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = N
     explained = class_index if callable(class_index) else class_indices(graph, x, class_index)   # one for both
     coarse = grad_cam(model, x, explained, layer, batch_size=batch_size)
     fine = guided_gradients(model, x, explained, batch_size=batch_size, progress=progress)
-    return _channel_peak(fine * coarse[..., None])
+    return _channel_peak(fine * coarse[..., None], raw)

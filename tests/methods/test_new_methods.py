@@ -310,3 +310,27 @@ def test_a_target_on_a_cam_matches_the_sum_of_two_class_gradients(tiny):
     g = g0 + g2
     expected = _normalised(_upsampled(np.maximum((g.mean(axis=(1, 2), keepdims=True) * a).sum(-1), 0), 32))
     np.testing.assert_allclose(heatmap(model, x, "grad_cam", both, "relu2"), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(HEATMAP_METHODS))
+def test_raw_maps_are_the_signed_values_behind_the_map(name, tiny):
+    """raw=True: no ReLU, no scaling; the [0, 1] map is what the raw values become."""
+    model, x, classes = tiny
+    spec = HEATMAP_METHODS[name]
+    small = {o.name: o.low for o in spec.options if o.name in ("masks", "smooth_samples", "steps")}
+    small = {**small, "masks": 64} if name == "rise" else small
+    raw = heatmap(model, x, name, classes, "relu2", raw=True, **small)
+    shown = heatmap(model, x, name, classes, "relu2", **small)
+    assert raw.dtype == np.float32 and np.isfinite(raw).all()
+    if raw.ndim == 4:                                             # input-space: signed per channel
+        assert raw.shape == x.shape
+        expected = np.abs(raw.sum(-1)) if name == "integrated_gradients" else np.abs(raw).max(-1)
+    else:
+        assert raw.shape == shown.shape
+        expected = np.maximum(raw, 0)
+    if spec.family == "cam":   # the map takes its ReLU at the layer's resolution, before upsampling
+        assert np.corrcoef(shown.ravel(), _normalised(expected).ravel())[0, 1] > 0.9
+    else:
+        np.testing.assert_allclose(shown, _normalised(expected), atol=1e-4)
+    if name in ("grad_cam", "hires_cam", "saliency", "gradient_x_input", "rise", "guided_backprop"):
+        assert raw.min() < 0                                      # these are signed
