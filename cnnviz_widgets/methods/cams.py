@@ -248,6 +248,14 @@ def _tail_model(graph: TracedGraph, layer: str):
     return cached(graph, ("tail", layer), build)
 
 
+def _tail_chunk(tail, budget_bytes: int = 768 * 2**20, most: int = 1024) -> int:
+    """Ablated copies per call: what the layers after the target need for one copy (float32, with
+    room for their temporaries) fits ``budget_bytes`` times, at most ``most``. These layers are
+    small next to a whole network, so far more copies fit than whole images."""
+    per_copy = sum(int(np.prod([d or 1 for d in layer.output.shape[1:]])) for layer in tail.layers)
+    return int(np.clip(budget_bytes // (8 * max(per_copy, 1)), 1, most))
+
+
 def _ablation_fn(graph: TracedGraph, layer: str):
     """Compiled ``f(a1 (1, h, w, K), channels (M,), classes (1,)) -> (M,)``: the class score with
     each of ``channels`` set to zero in the layer's activations."""
@@ -293,8 +301,9 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     tail = _tail_model(graph, layer)
     classes = class_indices(graph, x, class_index)
     size = batch_size or chunk_size(graph)
+    copies = batch_size or _tail_chunk(tail)
     acts = run_chunked(lambda chunk: activation_fn(graph, layer)(chunk).numpy(), x, size)   # (N, h, w, K)
-    scores = run_chunked(lambda chunk: tail(chunk, training=False).numpy(), acts, size)
+    scores = run_chunked(lambda chunk: tail(chunk, training=False).numpy(), acts, copies)
     base = scores[np.arange(len(x)), classes]
     active = [np.flatnonzero(np.abs(a).reshape(-1, a.shape[-1]).max(axis=0) > 0) for a in acts]
     total, done = sum(len(c) for c in active), 0
@@ -302,8 +311,8 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     maps = np.zeros(acts.shape[:3], np.float32)
     for i, channels in enumerate(active):
         weights = np.zeros(len(channels), np.float32)
-        for start in range(0, len(channels), size):
-            part = channels[start:start + size].astype(np.int32)
+        for start in range(0, len(channels), copies):
+            part = channels[start:start + copies].astype(np.int32)
             weights[start:start + len(part)] = base[i] - ablated(acts[i:i + 1], part, classes[i:i + 1]).numpy()
             done += len(part)
             if progress is not None:

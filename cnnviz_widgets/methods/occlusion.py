@@ -26,6 +26,7 @@ from cnnviz_widgets.methods._access import (
     ModelLike,
     Progress,
     blend_probability_fn,
+    cached,
     chunk_size,
     class_indices,
     fill_image,
@@ -164,18 +165,49 @@ def rise_masks(count: int, size: tuple[int, int], *, cells: int = 7, keep: float
 
     Each is a random ``cells`` x ``cells`` grid of cells kept with probability ``keep``,
     upsampled bilinearly to (cells + 1) cell sizes and cropped at a random shift (Petsiuk et
-    al.'s recipe). Mask ``k`` depends only on (seed, k), not on how the sequence is chunked.
+    al.'s recipe). Mask ``k`` depends only on (seed, k), not on how the sequence is chunked:
+    the grids and the shifts come from two seeded streams read from their start.
     """
+    grids, shifts = _rise_draws(start + count, size, cells, keep, seed)
+    return _rise_upsample(grids[start:], shifts[start:], size, cells)
+
+
+def _rise_draws(count: int, size: tuple[int, int], cells: int, keep: float,
+                seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``count`` grids (count, cells, cells) and shifts (count, 2) of the sequence."""
+    h, w = size
+    grids = (np.random.default_rng([seed, 0]).random((count, cells, cells)) < keep).astype(np.float32)
+    shifts = np.random.default_rng([seed, 1]).integers(0, (-(-h // cells), -(-w // cells)), size=(count, 2))
+    return grids, shifts
+
+
+def _rise_upsample(grids: np.ndarray, shifts: np.ndarray, size: tuple[int, int], cells: int) -> np.ndarray:
     h, w = size
     ch, cw = -(-h // cells), -(-w // cells)
-    grids = np.empty((count, cells, cells), np.float32)
-    shifts = np.empty((count, 2), np.int64)
-    for k in range(count):
-        rng = np.random.default_rng([seed, start + k])
-        grids[k] = rng.random((cells, cells)) < keep
-        shifts[k] = rng.integers(0, ch), rng.integers(0, cw)
     big = tf.image.resize(grids[..., None], ((cells + 1) * ch, (cells + 1) * cw), method="bilinear").numpy()[..., 0]
-    return np.stack([big[k, dy:dy + h, dx:dx + w] for k, (dy, dx) in enumerate(shifts)]).astype(np.float32)
+    rows = shifts[:, 0, None] + np.arange(h)                                   # (count, h)
+    cols = shifts[:, 1, None] + np.arange(w)                                   # (count, w)
+    return big[np.arange(len(big))[:, None, None], rows[:, :, None], cols[:, None, :]].astype(np.float32)
+
+
+def _rise_fn(graph):
+    """Compiled ``f(x1, fill1, visible (M, H, W), classes (1,)) -> (sum of P_i, sum of P_i M_i (H, W))``:
+    the class probability of each masked copy and the masks weighted by it, inside the graph
+    (a numpy product here would compete with TensorFlow's threads for the cores)."""
+    def build():
+        blend = blend_probability_fn(graph)
+        h, w, c = graph.input.shape[1:]
+        single = tf.TensorSpec((1, h, w, c), tf.float32)
+
+        @tf.function(input_signature=[single, single, tf.TensorSpec((None, h, w), tf.float32),
+                                      tf.TensorSpec((1,), tf.int32)])
+        def weighted(x1, fill1, visible, classes):
+            p = blend(x1, fill1, 1.0 - visible, classes)
+            return tf.reduce_sum(p), tf.tensordot(p, visible, axes=1)
+
+        return weighted
+
+    return cached(graph, ("rise",), build)
 
 
 @declare("rise", "RISE", family="perturbation", layer=False, gradients=False,
@@ -216,18 +248,20 @@ def rise(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, mas
     n, h, w = x.shape[:3]
     classes = class_indices(graph, x, class_index)
     fills = fill_image(x, fill)
-    size = batch_size or chunk_size(graph)
-    blend = blend_probability_fn(graph)
+    size = batch_size or chunk_size(graph, backward=False)
+    weighted_sum = _rise_fn(graph)
     seen, hidden = np.zeros((n, h, w), np.float64), np.zeros((n, h, w), np.float64)
     visible_total = np.zeros((h, w), np.float64)
     done = 0
+    grids, shifts = _rise_draws(masks, (h, w), cells, keep, seed)
     for start in range(0, masks, size):
-        visible = rise_masks(min(size, masks - start), (h, w), cells=cells, keep=keep, seed=seed, start=start)
+        visible = _rise_upsample(grids[start:start + size], shifts[start:start + size], (h, w), cells)
         visible_total += visible.sum(axis=0)
         for i in range(n):
-            p = blend(x[i:i + 1], fills[i:i + 1], 1.0 - visible, classes[i:i + 1]).numpy().astype(np.float64)
-            seen[i] += np.tensordot(p, visible, axes=1)
-            hidden[i] += p.sum() - np.tensordot(p, visible, axes=1)
+            total_p, weighted = weighted_sum(x[i:i + 1], fills[i:i + 1], visible, classes[i:i + 1])
+            weighted = weighted.numpy().astype(np.float64)
+            seen[i] += weighted
+            hidden[i] += float(total_p) - weighted
             done += len(visible)
             if progress is not None:
                 progress(done, n * masks)
