@@ -245,8 +245,9 @@ class DatasetBrowser(InspectorWidget):
         self.cell_chart.layout.width = f"{round(width * factor)}px"
         self.cell_chart.layout.height = f"{round(height * factor)}px"
         # the mark redraws when given another Image widget, not when its Image's value changes
-        old, self.cell_mark.image = self.cell_mark.image, widgets.Image(value=display_png(picture, side=CELL_SIDE),
-                                                                        format="png")
+        view = image_view("cnnviz-dataset-cell")
+        view.value = display_png(picture, side=CELL_SIDE)
+        old, self.cell_mark.image = self.cell_mark.image, view
         old.close()
 
     def _render(self) -> bool:
