@@ -169,13 +169,13 @@ def chunk_size(graph: TracedGraph, budget_bytes: int = _CHUNK_BUDGET_BYTES, *, b
 
     Counts every recorded layer output of one image (float32), doubled for the backward pass;
     a forward-only method (``backward=False``: RISE's masked copies) gets twice as many, up to
-    four times the usual cap, since a larger batch is faster on a CPU.
+    eight times the usual cap, since a larger batch is faster on a CPU.
     """
     per_image = 0
     for record in graph.records:
         per_image += int(np.prod([d or 1 for d in record.output_shape]))
     per_image = (2 if backward else 1) * 4 * max(per_image, 1)
-    return int(np.clip(budget_bytes // per_image, 1, _MAX_CHUNK if backward else 4 * _MAX_CHUNK))
+    return int(np.clip(budget_bytes // per_image, 1, _MAX_CHUNK if backward else 8 * _MAX_CHUNK))
 
 
 def run_chunked(fn: Callable[[np.ndarray], np.ndarray], items: np.ndarray, size: int,

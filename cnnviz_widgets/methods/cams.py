@@ -266,7 +266,7 @@ def _ablation_fn(graph: TracedGraph, layer: str):
         @tf.function(input_signature=[tf.TensorSpec((1, *shape), tf.float32), tf.TensorSpec((None,), tf.int32),
                                       tf.TensorSpec((1,), tf.int32)])
         def ablated_scores(a1, channels, classes):
-            keep = 1.0 - tf.one_hot(channels, shape[-1], dtype=tf.float32)      # (M, K)
+            keep = 1.0 - tf.one_hot(channels, shape[-1], dtype=tf.float32)      # (M, K); channel -1 keeps all
             return tf.gather(tail(a1 * keep[:, None, None, :], training=False), classes[0], axis=1)
 
         return ablated_scores
@@ -303,22 +303,22 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     size = batch_size or chunk_size(graph)
     copies = batch_size or _tail_chunk(tail)
     acts = run_chunked(lambda chunk: activation_fn(graph, layer)(chunk).numpy(), x, size)   # (N, h, w, K)
-    scores = run_chunked(lambda chunk: tail(chunk, training=False).numpy(), acts, copies)
-    base = scores[np.arange(len(x)), classes]
     active = [np.flatnonzero(np.abs(a).reshape(-1, a.shape[-1]).max(axis=0) > 0) for a in acts]
     total, done = sum(len(c) for c in active), 0
     ablated = _ablation_fn(graph, layer)
     maps = np.zeros(acts.shape[:3], np.float32)
     for i, channels in enumerate(active):
-        weights = np.zeros(len(channels), np.float32)
-        for start in range(0, len(channels), copies):
-            part = channels[start:start + copies].astype(np.int32)
-            weights[start:start + len(part)] = base[i] - ablated(acts[i:i + 1], part, classes[i:i + 1]).numpy()
-            done += len(part)
+        # channel -1 ablates nothing: the first call also gives the intact score S
+        order = np.concatenate([[-1], channels]).astype(np.int32)
+        scores = np.zeros(len(order), np.float32)
+        for start in range(0, len(order), copies):
+            part = order[start:start + copies]
+            scores[start:start + len(part)] = ablated(acts[i:i + 1], part, classes[i:i + 1]).numpy()
+            done += len(part) - (start == 0)
             if progress is not None:
                 progress(done, total)
-        weights /= max(abs(float(base[i])), 1e-12)
-        combined = acts[i][..., channels] @ weights
+        weights = (scores[0] - scores[1:]) / max(abs(float(scores[0])), 1e-12)
+        combined = np.einsum("hwk,k->hw", acts[i][..., channels], weights)   # no BLAS call beside TensorFlow's
         maps[i] = combined if raw else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
     return finish(upsample(maps, x.shape[1:3]), raw)
 
