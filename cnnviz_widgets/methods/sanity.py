@@ -74,16 +74,44 @@ def copy_model(model: keras.Model) -> keras.Model:
     return twin
 
 
-def weighted_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
-    """(qualified name, layer) of every layer that owns trainable weights, innermost (a nested
-    model's layers, not the nested model), in forward order."""
+def copy_like(model: ModelLike) -> ModelLike:
+    """A copy of ``model``'s network (:func:`copy_model`); for a ModelInspector, an inspector on
+    the copy that reads it the same way (preprocessing, classes, head, output)."""
+    net = keras_model(model)
+    twin = copy_model(net)
+    if twin is not None and net is not model:
+        from cnnviz_widgets.inspector import ModelInspector
+
+        return ModelInspector(twin, preprocess=model._state.preprocess, class_names=list(model.class_names),
+                              head=model.head, output=model.output_name)
+    return twin
+
+
+def weighted_layers(model: ModelLike) -> list[tuple[str, keras.layers.Layer]]:
+    """(qualified name, layer) of every layer that owns trainable weights and that the explained
+    output depends on, innermost (a nested model's layers, not the nested model), in forward order."""
     graph = graph_for(model)
+    upstream = _upstream(graph)
     found = []
     for record in graph.records:
         layer = graph.layer_objects.get(record.name)
-        if layer is not None and layer.trainable_weights and not isinstance(layer, keras.Model):
+        if (layer is not None and layer.trainable_weights and not isinstance(layer, keras.Model)
+                and (upstream is None or record.name in upstream)):
             found.append((record.name, layer))
     return found
+
+
+def _upstream(graph) -> set[str] | None:
+    """The recorded layers that the explained output depends on (None: unknown, take all)."""
+    if graph.output_name not in graph.parents:
+        return None
+    seen, todo = set(), [graph.output_name]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph.parents.get(name, ()))
+    return seen
 
 
 def randomise(layer: keras.layers.Layer, seed: int) -> None:
@@ -220,14 +248,14 @@ def sanity_check(model: ModelLike, x: np.ndarray, methods: Sequence[str] | None 
     if not names:
         raise ArgumentError("methods is empty: name at least one heatmap method")
     graph, x = prepare(model, x)
-    original_model = keras_model(model)
     classes = class_indices(graph, x, class_index)
     cam_layer = default_cam_layer(model)[0]
     original = {name: heatmap(model, x, name, classes, cam_layer) for name in names}
 
-    twin = copy_model(original_model)
+    explained = copy_like(model)
+    twin = keras_model(explained)
     trained = twin.get_weights()
-    candidates = list(reversed(weighted_layers(twin)))
+    candidates = list(reversed(weighted_layers(explained)))
     if layers is not None:
         by_name = dict(candidates)
         unknown = [n for n in layers if n not in by_name]
@@ -243,7 +271,7 @@ def sanity_check(model: ModelLike, x: np.ndarray, methods: Sequence[str] | None 
             twin.set_weights(trained)
         randomise(layer, seed + depth)
         for name in names:
-            maps = heatmap(twin, x, name, classes, cam_layer)
+            maps = heatmap(explained, x, name, classes, cam_layer)
             randomised[name][depth] = maps[0]
             for i in range(len(x)):
                 correlations[name][depth, i] = spearman(original[name][i], maps[i])

@@ -24,7 +24,7 @@ from cnnviz_widgets.methods import (
     heatmap_method,
     insertion_auc,
 )
-from cnnviz_widgets.methods.sanity import copy_model, randomise, spearman, weighted_layers
+from cnnviz_widgets.methods.sanity import copy_like, randomise, spearman, weighted_layers
 from cnnviz_widgets.render import colorize, enlarge, overlay, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, layer_options
@@ -306,11 +306,11 @@ class CamOverlay(InspectorWidget):
 
     # ------------------------------------------------------------------ randomised weights
     def random_twin(self) -> Any:
-        """A copy of the inspector's model with every weighted layer re-initialised (seed 0),
-        made once per model; the inspector's model is untouched."""
+        """An inspector on a copy of the inspector's model with every weighted layer
+        re-initialised (seeded), made once per model; the inspector's model is untouched."""
         version = self.inspector.model_version
         if version not in self._random_twins:
-            twin = copy_model(self.inspector.model)
+            twin = copy_like(self.inspector)        # read like the inspector: its head, output and classes
             for depth, (_, layer) in enumerate(reversed(weighted_layers(twin))):
                 randomise(layer, depth)
             self._random_twins = {version: twin}

@@ -84,3 +84,20 @@ def test_the_papers_finding_on_the_embedded_model(embedded_report):
 def test_the_report_draws_the_papers_figure(embedded_report):
     picture = decode_png(embedded_report.to_png())
     assert picture.shape[0] > 300 and picture.shape[1] > 600 and picture.std() > 10
+
+
+def test_an_inspectors_chosen_output_is_kept_on_the_copy():
+    """On a two-output model the copy reads the inspector's output (5 classes), not the first (2)."""
+    import keras
+
+    keras.utils.set_random_seed(9)
+    inp = keras.Input((16, 16, 3))
+    features = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inp)
+    pooled = keras.layers.GlobalAveragePooling2D()(features)
+    two = keras.layers.Dense(2, activation="softmax", name="two")(pooled)
+    five = keras.layers.Dense(5, activation="softmax", name="five")(pooled)
+    inspector = cw.ModelInspector(keras.Model(inp, [two, five]), output="five", preprocess="none")
+    x = images(2, 16, seed=3)
+    report = cw.sanity_check(inspector, x, ["grad_cam"], class_index=4)
+    assert report.layers == ("five", "conv")
+    np.testing.assert_allclose(report.original["grad_cam"], cw.heatmap(inspector, x, "grad_cam", 4), atol=1e-6)
