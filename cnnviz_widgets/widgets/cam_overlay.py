@@ -1,7 +1,10 @@
 """CamOverlay: where the model looked to pick a class, by any heatmap method (seeds 000, 001).
 
-Heatmaps are computed in the background and cached in the inspector by (image, method,
-layer, class); alpha and colormap changes re-render from that cache with no model call.
+The method list, the chosen method's option sliders and the comparison come from the methods'
+declarations (:data:`~cnnviz_widgets.methods.HEATMAP_METHODS`). Heatmaps are computed in the
+background and cached in the inspector by (image, method, layer, class, options); alpha and
+colormap changes re-render from that cache with no model call. "Randomise weights" shows the
+same method's map on a randomised copy of the network beside the real one (the sanity check).
 """
 
 from __future__ import annotations
