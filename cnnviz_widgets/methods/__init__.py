@@ -13,7 +13,9 @@ Each function takes a Keras model or a ModelInspector and a model-ready float32 
 """
 
 from cnnviz_widgets.methods._access import normalize_maps
-from cnnviz_widgets.methods import cams, occlusion, saliency  # noqa: F401  (their declarations fill the registry)
+import cnnviz_widgets.methods.cams
+import cnnviz_widgets.methods.occlusion
+import cnnviz_widgets.methods.saliency  # noqa: F401  (the family files' declarations fill the registry)
 from cnnviz_widgets.methods.filters import filter_weights, filter_weights_rgb, first_conv_layer
 from cnnviz_widgets.methods.metrics import deletion_auc, insertion_auc, perturbation_curve, pointing_game
 from cnnviz_widgets.methods.occlusion import OcclusionSweep, occlusion, occlusion_sweep, patch_positions, rise_masks
@@ -44,7 +46,7 @@ METHOD_FUNCTIONS = {m.function.__name__: m.function for m in HEATMAP_METHODS.val
 """Every declared method's function by its name (``grad_cam``, ``saliency``...), exported below."""
 globals().update(METHOD_FUNCTIONS)
 
-__all__ = sorted({
+__all__ = [
     "FAMILIES",
     "HEATMAP_METHODS",
     "METHOD_FUNCTIONS",
@@ -82,5 +84,5 @@ __all__ = sorted({
     "receptive_field",
     "rise_masks",
     "sanity_check",
-    *METHOD_FUNCTIONS,
-})
+]
+__all__ += sorted(METHOD_FUNCTIONS)   # every declared method's function

@@ -31,7 +31,7 @@ from cnnviz_widgets.methods._access import (
     class_indices,
     fill_image,
     predict_probabilities,
-    normalize_maps,
+    finish,
     prepare,
 )
 from cnnviz_widgets.methods.registry import Option, declare
@@ -268,5 +268,4 @@ def rise(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, mas
     hidden_total = masks - visible_total
     difference = (np.divide(seen, visible_total, out=np.zeros_like(seen), where=visible_total > 0)
                   - np.divide(hidden, hidden_total, out=np.zeros_like(hidden), where=hidden_total > 0))
-    difference = difference.astype(np.float32)
-    return difference if raw else normalize_maps(difference)
+    return finish(difference, raw)

@@ -12,6 +12,7 @@ lists and option controls from it, and the README and notebook tables are printe
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -72,6 +73,11 @@ class HeatmapMethod:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     """Keywords always passed to ``function`` (a variant such as Faster Score-CAM)."""
 
+    @functools.cached_property
+    def keywords(self) -> frozenset[str]:
+        """The parameter names of ``function`` (read once)."""
+        return frozenset(inspect.signature(self.function).parameters)
+
     @property
     def description(self) -> str:
         """The short line shown under a map: what it shows."""
@@ -104,7 +110,7 @@ class HeatmapMethod:
         keywords = {**self.fixed, **self.checked_options(options)}
         if raw:
             keywords["raw"] = True
-        accepted = inspect.signature(self.function).parameters
+        accepted = self.keywords
         if self.uses_layer:
             keywords["layer"] = layer
         if "progress" in accepted:

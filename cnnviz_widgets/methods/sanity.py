@@ -79,7 +79,7 @@ def copy_like(model: ModelLike) -> ModelLike:
     the copy that reads it the same way (preprocessing, classes, head, output)."""
     net = keras_model(model)
     twin = copy_model(net)
-    if twin is not None and net is not model:
+    if net is not model:
         from cnnviz_widgets.inspector import ModelInspector
 
         return ModelInspector(twin, preprocess=model._state.preprocess, class_names=list(model.class_names),

@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+from cnnviz_widgets.errors import CnnvizError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import (
     HEATMAP_METHODS,
@@ -121,10 +122,11 @@ class CamOverlay(InspectorWidget):
         self.options_box.add_class("cnnviz-method-options")
 
         self._on_model_change()
-        self.build_controls()
-        self._build_option_controls()
+        # before build_controls: a new method's options are reset before its map is requested
         self.observe(self._on_method_pick, "method")
         self.observe(self._on_options_set, "options")
+        self.build_controls()
+        self._build_option_controls()
         controls = widgets.VBox([self.method_dropdown, self.options_box,
                                  widgets.HBox([self.layer_dropdown, self.layer_reason]),
                                  self.alpha_slider, self.colormap_dropdown])
@@ -150,11 +152,12 @@ class CamOverlay(InspectorWidget):
     def _check_options(self, proposal: dict) -> dict:
         try:
             heatmap_method(self.method).checked_options(proposal["value"])
-        except Exception as exc:  # an unknown or out-of-range option: refused, the old value stays
+        except CnnvizError as exc:  # an unknown or out-of-range option: refused, the old value stays
             raise traitlets.TraitError(str(exc)) from None
         return dict(proposal["value"])
 
     def _build_option_controls(self) -> None:
+        """One slider per option of the chosen method, showing ``options`` (defaults for the rest)."""
         sliders = []
         for option in heatmap_method(self.method).options:
             slider = option_control(option)
@@ -167,16 +170,21 @@ class CamOverlay(InspectorWidget):
             widget.close()
 
     def _option_slid(self, name: str, value: Any) -> None:
-        self.options = {**self.options, name: value}
+        if self.options.get(name, heatmap_method(self.method).defaults[name]) != value:   # not our own sync
+            self.options = {**self.options, name: value}
 
     def _on_method_pick(self, _change: dict) -> None:
-        with self.hold_trait_notifications():
-            self.options = {}
+        old = self.options_box.children
+        self.options_box.children = ()       # the old method's sliders go first: nothing syncs into them
+        for widget in old:
+            widget.close()
+        self.options = {}                    # refreshes with the new method's defaults
         self._build_option_controls()
 
     def _on_options_set(self, _change: dict) -> None:
-        for slider, option in zip(self.options_box.children, heatmap_method(self.method).options, strict=False):
-            wanted = self.options.get(option.name, option.default)
+        defaults = heatmap_method(self.method).defaults
+        for slider in self.options_box.children:
+            wanted = self.options.get(slider.description, defaults[slider.description])
             if slider.value != wanted:
                 slider.value = wanted
         self.refresh()

@@ -99,6 +99,20 @@ def test_the_chosen_methods_options_get_sliders_that_reach_the_map(inspector):
     cam.close()
 
 
+def test_a_method_change_computes_once_with_the_new_methods_defaults(inspector):
+    """SmoothGrad with 4 samples, then VarGrad (same option names): the options are reset before
+    the new map is requested, so no job runs with the old method's options."""
+    cam = CamOverlay(inspector, method="smoothgrad")
+    cam.options = {"smooth_samples": 4}
+    assert cam.wait(60)
+    started = cam._runner.jobs_started
+    cam.method = "vargrad"
+    assert cam.wait(60) and cam.options == {}
+    assert cam._runner.jobs_started == started + 1
+    np.testing.assert_allclose(cam.heatmap, cw.heatmap(inspector, inspector.batch, "vargrad")[0], atol=1e-5)
+    cam.close()
+
+
 def test_randomise_weights_shows_the_map_of_a_randomised_copy(inspector):
     before = [w.copy() for w in inspector.model.get_weights()]
     cam = CamOverlay(inspector, method="grad_cam")
