@@ -334,3 +334,19 @@ def test_raw_maps_are_the_signed_values_behind_the_map(name, tiny):
         np.testing.assert_allclose(shown, _normalised(expected), atol=1e-4)
     if name in ("grad_cam", "hires_cam", "saliency", "gradient_x_input", "rise", "guided_backprop"):
         assert raw.min() < 0                                      # these are signed
+
+
+def test_the_new_functions_refuse_bad_input_with_clear_errors(tiny):
+    model, x, _ = tiny
+    for method in (vargrad, squaregrad):
+        with pytest.raises(ArgumentError, match=r"smooth_samples must be a positive int; got 0"):
+            method(model, x, smooth_samples=0)
+        with pytest.raises(ArgumentError, match=r"smooth_noise must be > 0; got -0.1"):
+            method(model, x, smooth_noise=-0.1)
+    for method in (gradient_x_input, guided_backprop, eigen_cam, xgrad_cam, hires_cam, ablation_cam, rise):
+        with pytest.raises(ArgumentError, match=r"pass x\[None\]"):
+            method(model, x[0])
+        with pytest.raises(ArgumentError, match="out of range: the model has 3 classes"):
+            method(model, x, 3)
+    with pytest.raises(ArgumentError, match="masks must be an int >= 1; got 0"):
+        rise(model, x, masks=0)

@@ -181,3 +181,11 @@ def test_a_failing_method_shows_an_error_and_the_widget_stays_usable(inspector, 
     cam.method = "grad_cam_plus_plus"
     cam.wait(60)
     assert cam.heatmap is not None and not cam.errors.message
+
+
+def test_a_refused_randomised_value_does_not_stick(inspector):
+    cam = CamOverlay(inspector)
+    with pytest.raises(traitlets.TraitError):
+        cam.randomised = "yes"
+    assert cam.randomised is False and cam.randomise_toggle.value is False
+    cam.close()
