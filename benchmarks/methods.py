@@ -11,7 +11,9 @@ Bounds are hand-written compiled TensorFlow functions (no cnnviz code):
 - filter patterns: seed 002's loop, one filter at a time (eager gradient, numpy update);
 - EigenCAM: a compiled forward to the target layer plus a batched SVD;
 - XGrad-CAM, HiResCAM: the Grad-CAM bound;
-- Ablation-CAM: one compiled pass of the layers after the target over as many copies as channels;
+- Ablation-CAM: one compiled pass of the layers after the target over as many copies as channels
+  (on an inspector's image, whose activations its forward pass holds), plus the forward to the
+  target layer for a new batch;
 - RISE(N): one compiled forward over N images;
 - Guided Backprop: the unit (a forward+backward to the input).
 
@@ -34,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from timing import median_time  # noqa: E402  (benchmarks/timing.py)
+from timing import median_time, paired_times  # noqa: E402  (benchmarks/timing.py)
 
-from cnnviz_widgets import load_default_model, methods  # noqa: E402
+from cnnviz_widgets import ModelInspector, load_default_model, methods  # noqa: E402
 
 
 class Bounds:
@@ -80,36 +82,46 @@ class Bounds:
             return tail(a, training=False)
 
         self.forward, self.input_gradient, self.layer_gradient = forward, input_gradient, layer_gradient
-        self.features_svd, self.after_target, self.features = features_svd, after_target, features_only
+        @tf.function(input_signature=[spec])
+        def to_layer(x):
+            return features_only(x, training=False)
+
+        self.features_svd, self.after_target, self.to_layer = features_svd, after_target, to_layer
 
 
 def run_new(name: str, model: keras.Model, layer: str, masks: int, repeats: int) -> list[tuple]:
-    """The methods added with the registry, each against its own bound."""
+    """The methods added with the registry, each timed in turn with its own bound."""
     size = model.inputs[0].shape[1]
     x = np.random.default_rng(0).random((1, size, size, 3)).astype(np.float32)
     bounds = Bounds(model, layer)
     unit = median_time(lambda: bounds.input_gradient(x), repeats)
-    cam_bound = median_time(lambda: bounds.layer_gradient(x), repeats)
     rows = []
-    svd_bound = median_time(lambda: bounds.features_svd(x), repeats)
-    t = median_time(lambda: methods.eigen_cam(model, x, 0, layer), repeats)
-    rows.append((name, "EigenCAM", t, "forward to the layer + SVD", svd_bound, 1.2, unit))
+
+    def row(label, ours, reference, bound, target):
+        t, t_bound = paired_times(ours, bound, repeats)
+        rows.append((name, label, t, reference, t_bound, target, unit))
+
+    row("EigenCAM", lambda: methods.eigen_cam(model, x, 0, layer), "forward to the layer + SVD",
+        lambda: bounds.features_svd(x), 1.2)
     for label, fn in (("XGrad-CAM", methods.xgrad_cam), ("HiResCAM", methods.hires_cam)):
-        t = median_time(lambda fn=fn: fn(model, x, 0, layer), repeats)
-        rows.append((name, label, t, "Grad-CAM bound", cam_bound, 1.3, unit))
-    acts = bounds.features(x).numpy()
+        row(label, lambda fn=fn: fn(model, x, 0, layer), "Grad-CAM bound", lambda: bounds.layer_gradient(x), 1.3)
+    acts = bounds.to_layer(x).numpy()
     channels = acts.shape[-1]
     copies = np.repeat(acts, channels, axis=0)
-    tail_bound = median_time(lambda: bounds.after_target(copies), repeats)
-    t = median_time(lambda: methods.ablation_cam(model, x, 0, layer), repeats)
-    rows.append((name, f"Ablation-CAM ({channels} channels)", t, f"layers after the target x{channels}",
-                 tail_bound, 1.2, unit))
+    inspector = ModelInspector(model)
+    inspector.set_image(np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8))
+    batch = inspector.batch
+    inspector.activations(layer)   # the forward pass a widget has already run for its image
+    row(f"Ablation-CAM ({channels} channels), inspector's image", lambda: methods.ablation_cam(inspector, batch, 0, layer),
+        f"layers after the target x{channels}", lambda: bounds.after_target(copies), 1.2)
+    row(f"Ablation-CAM ({channels} channels), new batch", lambda: methods.ablation_cam(model, x, 0, layer),
+        f"forward to the layer + layers after it x{channels}",
+        lambda: (bounds.to_layer(x), bounds.after_target(copies)), 1.2)
     many = np.repeat(x, masks, axis=0)
-    forward_bound = median_time(lambda: bounds.forward(many), repeats)
-    t = median_time(lambda: methods.rise(model, x, 0, masks=masks), repeats)
-    rows.append((name, f"RISE ({masks} masks)", t, f"forward x{masks}", forward_bound, 1.2, unit))
-    t = median_time(lambda: methods.guided_backprop(model, x, 0), repeats)
-    rows.append((name, "Guided Backprop", t, "unit (fwd+bwd to the input)", unit, 1.3, unit))
+    row(f"RISE ({masks} masks)", lambda: methods.rise(model, x, 0, masks=masks), f"forward x{masks}",
+        lambda: bounds.forward(many), 1.2)
+    row("Guided Backprop", lambda: methods.guided_backprop(model, x, 0), "unit (fwd+bwd to the input)",
+        lambda: bounds.input_gradient(x), 1.3)
     return rows
 
 

@@ -271,6 +271,19 @@ def activation_fn(graph: TracedGraph, layer: str) -> Callable:
     return cached(graph, ("activations", layer), build)
 
 
+def layer_activations(model: ModelLike, graph: TracedGraph, x: np.ndarray, layer: str,
+                      size: int | None = None) -> np.ndarray:
+    """Activations (N, h, w, K) of ``layer`` for the batch ``x``.
+
+    An inspector whose current image is ``x`` already holds them from its one forward pass, so
+    they are read from its cache; otherwise they are computed in chunks of ``size`` images.
+    """
+    if (keras_model(model) is not model and graph is model.graph and model.has_image
+            and model.batch.shape == x.shape and np.array_equal(model.batch, x)):
+        return np.asarray(model.activations(layer))[None]
+    return run_chunked(lambda chunk: activation_fn(graph, layer)(chunk).numpy(), x, size or chunk_size(graph))
+
+
 def chosen_scores(scores: tf.Tensor, classes: tf.Tensor, target: Target | None = None) -> tf.Tensor:
     """(N,) score of each image's class (:data:`TOP_CLASS`: the image's highest score), or
     ``target(scores)`` when a target is given."""

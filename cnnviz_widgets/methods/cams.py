@@ -35,11 +35,11 @@ from cnnviz_widgets.methods._access import (
     ClassIndex,
     ModelLike,
     Progress,
-    activation_fn,
     cached,
     chunk_size,
     class_indices,
     input_spec,
+    layer_activations,
     layer_gradient_fn,
     finish,
     prepare,
@@ -274,6 +274,29 @@ def _ablation_fn(graph: TracedGraph, layer: str):
     return cached(graph, ("ablation", layer), build)
 
 
+def _ablation_map_fn(graph: TracedGraph, layer: str):
+    """Compiled ``f(a1 (1, h, w, K), channels (M,), classes (1,), relu ()) -> (H, W)``: the whole
+    of Ablation-CAM for one image whose ablated copies fit one call (the intact copy included):
+    scores, weights, weighted sum, optional ReLU and the upsampling, in one graph."""
+    def build():
+        ablated = _ablation_fn(graph, layer)
+        shape = tuple(graph.tensors[layer].shape[1:])
+        size = tuple(graph.input.shape[1:3])
+
+        @tf.function(input_signature=[tf.TensorSpec((1, *shape), tf.float32), tf.TensorSpec((None,), tf.int32),
+                                      tf.TensorSpec((1,), tf.int32), tf.TensorSpec((), tf.bool)])
+        def ablation_map(a1, channels, classes, relu):
+            scores = ablated(a1, tf.concat([[-1], channels], 0), classes)
+            weights = (scores[0] - scores[1:]) / tf.maximum(tf.abs(scores[0]), 1e-12)
+            combined = tf.tensordot(tf.gather(a1[0], channels, axis=-1), weights, axes=1)
+            combined = tf.where(relu, tf.maximum(combined, 0.0), combined)   # ReLU before upsampling, as the paper
+            return tf.image.resize(combined[..., None], size, method="bilinear")[..., 0]
+
+        return ablation_map
+
+    return cached(graph, ("ablation_map", layer), build)
+
+
 @declare("ablation_cam", "Ablation-CAM", family="cam", layer=True, gradients=False,
          shows="channels weighted by how much the class score drops when each one is removed; no gradients",
          distrust="one pass of the later layers per channel (512 on VGG16); channels that only matter together "
@@ -300,12 +323,18 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     layer = spatial_layer(graph, layer, "Ablation-CAM")
     tail = _tail_model(graph, layer)
     classes = class_indices(graph, x, class_index)
-    size = batch_size or chunk_size(graph)
     copies = batch_size or _tail_chunk(tail)
-    acts = run_chunked(lambda chunk: activation_fn(graph, layer)(chunk).numpy(), x, size)   # (N, h, w, K)
+    acts = layer_activations(model, graph, x, layer, batch_size)   # (N, h, w, K)
     active = [np.flatnonzero(np.abs(a).reshape(-1, a.shape[-1]).max(axis=0) > 0) for a in acts]
     total, done = sum(len(c) for c in active), 0
     ablated = _ablation_fn(graph, layer)
+    if all(len(channels) < copies for channels in active):   # each image in one call, upsampled there too
+        whole = _ablation_map_fn(graph, layer)
+        maps = np.stack([whole(acts[i:i + 1], channels.astype(np.int32), classes[i:i + 1], not raw).numpy()
+                         for i, channels in enumerate(active)])
+        if progress is not None:
+            progress(total, total)
+        return finish(maps, raw)
     maps = np.zeros(acts.shape[:3], np.float32)
     for i, channels in enumerate(active):
         # channel -1 ablates nothing: the first call also gives the intact score S
@@ -381,7 +410,7 @@ def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
         raise ArgumentError(f"max_channels must be a positive int or None; got {max_channels!r}")
     classes = class_indices(graph, x, class_index)
     size = batch_size or chunk_size(graph)
-    acts = run_chunked(lambda chunk: activation_fn(graph, layer)(chunk).numpy(), x, size)  # (N, h, w, K)
+    acts = layer_activations(model, graph, x, layer, batch_size)   # (N, h, w, K)
 
     kept = []
     for a in acts:

@@ -182,32 +182,42 @@ def _rise_draws(count: int, size: tuple[int, int], cells: int, keep: float,
 
 
 def _rise_upsample(grids: np.ndarray, shifts: np.ndarray, size: tuple[int, int], cells: int) -> np.ndarray:
+    """Masks (count, H, W) from their grids and shifts, by the compiled :func:`_rise_visible`."""
+    return _rise_visible(tf.constant(grids), tf.constant(shifts, tf.int32), size, cells).numpy()
+
+
+def _rise_visible(grids: tf.Tensor, shifts: tf.Tensor, size: tuple[int, int], cells: int) -> tf.Tensor:
+    """Grids (M, cells, cells) upsampled bilinearly to (cells + 1) cell sizes, each cropped to
+    (H, W) at its shift (M, 2): the visible fraction of every pixel, (M, H, W)."""
     h, w = size
     ch, cw = -(-h // cells), -(-w // cells)
-    big = tf.image.resize(grids[..., None], ((cells + 1) * ch, (cells + 1) * cw), method="bilinear").numpy()[..., 0]
-    rows = shifts[:, 0, None] + np.arange(h)                                   # (count, h)
-    cols = shifts[:, 1, None] + np.arange(w)                                   # (count, w)
-    return big[np.arange(len(big))[:, None, None], rows[:, :, None], cols[:, None, :]].astype(np.float32)
+    big = tf.image.resize(grids[..., None], ((cells + 1) * ch, (cells + 1) * cw), method="bilinear")[..., 0]
+    rows = shifts[:, :1] + tf.range(h)[None]                                  # (M, H)
+    cols = shifts[:, 1:] + tf.range(w)[None]                                  # (M, W)
+    big = tf.gather(big, rows, axis=1, batch_dims=1)                          # (M, H, big W)
+    return tf.gather(big, cols, axis=2, batch_dims=1)                         # (M, H, W)
 
 
-def _rise_fn(graph):
-    """Compiled ``f(x1, fill1, visible (M, H, W), classes (1,)) -> (sum of P_i, sum of P_i M_i (H, W))``:
-    the class probability of each masked copy and the masks weighted by it, inside the graph
-    (a numpy product here would compete with TensorFlow's threads for the cores)."""
+def _rise_fn(graph, cells: int):
+    """Compiled ``f(x1, fill1, grids (M, c, c), shifts (M, 2), classes (1,)) -> (sum of P_i,
+    sum of P_i M_i (H, W), sum of M_i (H, W))``: the masks made from their grids, the class
+    probability of each masked copy and the masks weighted by it, all inside the graph (numpy
+    work here would compete with TensorFlow's threads for the cores)."""
     def build():
         blend = blend_probability_fn(graph)
         h, w, c = graph.input.shape[1:]
         single = tf.TensorSpec((1, h, w, c), tf.float32)
 
-        @tf.function(input_signature=[single, single, tf.TensorSpec((None, h, w), tf.float32),
-                                      tf.TensorSpec((1,), tf.int32)])
-        def weighted(x1, fill1, visible, classes):
+        @tf.function(input_signature=[single, single, tf.TensorSpec((None, cells, cells), tf.float32),
+                                      tf.TensorSpec((None, 2), tf.int32), tf.TensorSpec((1,), tf.int32)])
+        def weighted(x1, fill1, grids, shifts, classes):
+            visible = _rise_visible(grids, shifts, (h, w), cells)
             p = blend(x1, fill1, 1.0 - visible, classes)
-            return tf.reduce_sum(p), tf.tensordot(p, visible, axes=1)
+            return tf.reduce_sum(p), tf.tensordot(p, visible, axes=1), tf.reduce_sum(visible, axis=0)
 
         return weighted
 
-    return cached(graph, ("rise",), build)
+    return cached(graph, ("rise", cells), build)
 
 
 @declare("rise", "RISE", family="perturbation", layer=False, gradients=False,
@@ -249,22 +259,24 @@ def rise(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, mas
     classes = class_indices(graph, x, class_index)
     fills = fill_image(x, fill)
     size = batch_size or chunk_size(graph, backward=False)
-    weighted_sum = _rise_fn(graph)
+    if batch_size is None and masks <= size * 5 // 4:   # one call rather than a full chunk and a small one
+        size = masks
+    weighted_sum = _rise_fn(graph, cells)
     seen, hidden = np.zeros((n, h, w), np.float64), np.zeros((n, h, w), np.float64)
     visible_total = np.zeros((h, w), np.float64)
     done = 0
     grids, shifts = _rise_draws(masks, (h, w), cells, keep, seed)
     for start in range(0, masks, size):
-        visible = _rise_upsample(grids[start:start + size], shifts[start:start + size], (h, w), cells)
-        visible_total += visible.sum(axis=0)
+        chunk = (tf.constant(grids[start:start + size]), tf.constant(shifts[start:start + size], tf.int32))
         for i in range(n):
-            total_p, weighted = weighted_sum(x[i:i + 1], fills[i:i + 1], visible, classes[i:i + 1])
+            total_p, weighted, visible = weighted_sum(x[i:i + 1], fills[i:i + 1], *chunk, classes[i:i + 1])
             weighted = weighted.numpy().astype(np.float64)
             seen[i] += weighted
             hidden[i] += float(total_p) - weighted
-            done += len(visible)
+            done += len(chunk[0])
             if progress is not None:
                 progress(done, n * masks)
+        visible_total += visible.numpy()
     hidden_total = masks - visible_total
     difference = (np.divide(seen, visible_total, out=np.zeros_like(seen), where=visible_total > 0)
                   - np.divide(hidden, hidden_total, out=np.zeros_like(hidden), where=hidden_total > 0))

@@ -79,6 +79,11 @@ class HeatmapMethod:
         return frozenset(inspect.signature(self.function).parameters)
 
     @property
+    def batches(self) -> bool:
+        """Whether the method runs copies of an image in batches (it takes ``batch_size``)."""
+        return "batch_size" in self.keywords
+
+    @property
     def description(self) -> str:
         """The short line shown under a map: what it shows."""
         return self.shows

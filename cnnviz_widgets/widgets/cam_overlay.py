@@ -50,6 +50,10 @@ def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int, op
             tuple(sorted(chosen.checked_options(options).items())))
 
 
+MAX_BATCH_SIZE = 4096
+"""The largest ``batch_size`` the widget takes (copies of one image per compiled call)."""
+
+
 def option_control(option: Option) -> widgets.Widget:
     """A slider for one declared method option (its range, default and help as tooltip)."""
     kind = widgets.IntSlider if option.integer else widgets.FloatSlider
@@ -93,6 +97,15 @@ class CamOverlay(InspectorWidget):
                                                     "the image, not the model", layout=widgets.Layout(width="220px")))
     options = traitlets.Dict(help="The chosen method's own options (e.g. {'smooth_samples': 50}); missing ones "
                                   "take their defaults. Reset when the method changes.")
+    batch_size = control(
+        traitlets.Int(0, help="Copies of the image per compiled call of the batching methods (SmoothGrad's noisy "
+                              "copies, Score-CAM's masks, RISE's masks...); 0: what fits in memory. It changes "
+                              "speed and memory, not the map."),
+        check=checks.between(0, MAX_BATCH_SIZE), attribute="batch_size_input", css=("cnnviz-batch-size",),
+        on_change=None,
+        make=lambda w: widgets.BoundedIntText(description="batch size", min=0, max=MAX_BATCH_SIZE,
+                                              tooltip="0: what fits in memory", style={"description_width": "110px"},
+                                              layout=widgets.Layout(width="220px")))
     compare = control(
         traitlets.Tuple(help="Methods shown side by side (empty: no comparison)."),
         check=checks.each_among(HEATMAP_METHODS), attribute="compare_select",
@@ -127,7 +140,7 @@ class CamOverlay(InspectorWidget):
         self.observe(self._on_options_set, "options")
         self.build_controls()
         self._build_option_controls()
-        controls = widgets.VBox([self.method_dropdown, self.options_box,
+        controls = widgets.VBox([self.method_dropdown, self.options_box, self.batch_size_input,
                                  widgets.HBox([self.layer_dropdown, self.layer_reason]),
                                  self.alpha_slider, self.colormap_dropdown])
         views = widgets.HBox([
@@ -166,6 +179,8 @@ class CamOverlay(InspectorWidget):
             sliders.append(slider)
         old = self.options_box.children
         self.options_box.children = sliders
+        if hasattr(self, "batch_size_input"):
+            self.batch_size_input.layout.display = None if heatmap_method(self.method).batches else "none"
         for widget in old:
             widget.close()
 
@@ -216,7 +231,8 @@ class CamOverlay(InspectorWidget):
 
             maps[name] = self.inspector.results.get_or_compute(
                 key, lambda name=name, step=step, options=options: heatmap(
-                    self.inspector, batch, name, class_index, layer, progress=step, **options)[0])
+                    self.inspector, batch, name, class_index, layer, progress=step,
+                    batch_size=self.batch_size or None, **options)[0])
             progress(round(1000 * (i + 1) / len(methods)), 1000)
         return maps
 

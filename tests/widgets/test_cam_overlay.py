@@ -3,6 +3,8 @@ changes end on the last request, and failures stay inside the widget."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import traitlets
@@ -11,6 +13,9 @@ import cnnviz_widgets as cw
 from cnnviz_widgets.render import colorize, decode_png, overlay
 from cnnviz_widgets.widgets import CamOverlay, cam_overlay
 from cnnviz_widgets.widgets._base import display_png
+from cnnviz_widgets.widgets.cam_overlay import MAX_BATCH_SIZE
+
+occlusion_module = importlib.import_module("cnnviz_widgets.methods.occlusion")   # the module, not the function
 
 
 def peak(array: np.ndarray) -> tuple[int, int]:
@@ -188,4 +193,31 @@ def test_a_refused_randomised_value_does_not_stick(inspector):
     with pytest.raises(traitlets.TraitError):
         cam.randomised = "yes"
     assert cam.randomised is False and cam.randomise_toggle.value is False
+    cam.close()
+
+
+def test_batch_size_reaches_the_method_and_leaves_the_map_as_it_was(inspector, monkeypatch):
+    """RISE with 40 masks in calls of 16: three compiled calls (16, 16, 8) instead of one, the same map."""
+    cam = CamOverlay(inspector, method="rise")
+    cam.options = {"masks": 40}
+    assert cam.wait(60) and cam.batch_size == 0
+    automatic = cam.heatmap.copy()
+    sizes = []
+    rise_fn = occlusion_module._rise_fn
+
+    def spy(graph, cells):
+        inner = rise_fn(graph, cells)
+        return lambda x1, fill1, grids, *rest: sizes.append(len(grids)) or inner(x1, fill1, grids, *rest)
+
+    monkeypatch.setattr(occlusion_module, "_rise_fn", spy)
+    cam.batch_size_input.value = 16                   # typed in the box
+    assert cam.batch_size == 16 and cam.heatmap is not None   # no recompute: the cached map is the same map
+    cam.inspector.results.clear()
+    cam.compute()
+    assert sizes == [16, 16, 8]
+    np.testing.assert_allclose(cam.heatmap, automatic, atol=1e-5)
+    for refused in (-1, MAX_BATCH_SIZE + 1, "8", 2.5):
+        with pytest.raises(traitlets.TraitError, match="batch_size"):
+            cam.batch_size = refused
+        assert cam.batch_size == 16 and cam.batch_size_input.value == 16
     cam.close()
