@@ -51,6 +51,7 @@ from cnnviz_widgets.methods import (
     receptive_field,
     sanity_check,
 )
+from cnnviz_widgets.store import ResultStore
 from cnnviz_widgets.widgets import (
     CamOverlay,
     ClassPicker,
@@ -93,6 +94,7 @@ __all__ = [
     "OcclusionSweeper",
     "Prediction",
     "PreprocessingError",
+    "ResultStore",
     "UnsafeModelFileError",
     "UnsupportedModelError",
     "channel_statistics",

@@ -40,6 +40,8 @@ COVERED = {
     "voila notebooks/00_tour.ipynb": "tests/test_voila.py (the same command, served and checked)",
     "cnnviz_widgets/": "the repository layout (a listing, not a command)",
     '@declare("my_cam"': "test_adding_a_method_block",
+    'store="cnnviz-store"': "test_store_block",
+    "-m cnnviz_widgets.precompute VGG16": "test_precompute_commands",
 }
 
 
@@ -202,3 +204,34 @@ def test_adding_a_method_block():
             spec.checked_options({"sharpness": 11})
     finally:
         HEATMAP_METHODS.pop("my_cam", None)
+
+
+def test_store_block(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from PIL import Image
+
+    Image.fromarray(cw.sample_images()[1]["image"]).save("photo.jpg")
+    code = block('store="cnnviz-store"')
+    namespace = {"cw": cw, "model": cw.load_default_model()}
+    exec(code, namespace)
+    store = namespace["inspector"].store
+    assert store.folder == Path("cnnviz-store") and len(store) == 17 and store.hits == 0   # 16 patterns + 1 map
+    exec(code, namespace)                                       # the same lines again (a new inspector): read back
+    again = namespace["inspector"].store
+    assert again is not store and again.hits == 17 and again.misses == 0 and len(again) == 17
+
+
+def test_precompute_commands(tmp_path, monkeypatch):
+    from cnnviz_widgets.precompute import build_parser, main
+
+    prefix = ".venv/bin/python -m cnnviz_widgets.precompute "
+    lines = [line for line in block("-m cnnviz_widgets.precompute VGG16").splitlines() if line.strip()]
+    assert len(lines) == 2 and all(line.startswith(prefix) for line in lines)
+    first, second = (build_parser().parse_args(line[len(prefix):].split()) for line in lines)
+    assert (first.model, first.all_conv, first.filters, first.store) == ("VGG16", True, 64, "course-store")
+    assert (second.model, second.patterns) == ("model.keras", ["block3_conv1", "block4_conv1"])
+    monkeypatch.chdir(tmp_path)
+    cw.load_default_model().save("model.keras")                 # the same command on the default model's layers
+    argv = lines[1][len(prefix):].replace("block3_conv1 block4_conv1", "block2_conv1 block3_conv1").split()
+    assert main([*argv, "--filters", "2", "--steps", "2"]) == 0
+    assert len(cw.ResultStore("course-store")) == 4

@@ -21,12 +21,13 @@ import numpy as np
 import tensorflow as tf
 
 from cnnviz_widgets.dataset.sources import UNLABELLED, DataSource, Item, as_source
-from cnnviz_widgets.dataset.store import model_fingerprint, read_manifest, read_state, write_checkpoint
+from cnnviz_widgets.dataset.store import read_manifest, read_state, write_checkpoint
 from cnnviz_widgets.dataset.topk import StreamingExtremes, batch_extremes
 from cnnviz_widgets.errors import ArgumentError, CnnvizError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb, to_model_pixels
 from cnnviz_widgets.methods._access import cached, input_spec, submodel
+from cnnviz_widgets.store import ResultStore
 
 Example = tuple[int, float, tuple[int, int]]
 """(image index, the channel's spatial maximum, (y, x) of that maximum in the layer's map)."""
@@ -303,7 +304,9 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
         engine: ``"local"`` (batched compiled passes in this process, images read by two
             threads) or ``"ray"`` (Ray Data actors, each loading the model once; on the cluster
             ``ray.init`` connected to, or a local instance). Both give the same scan.
-        store: a folder to write the scan to (npz + JSON manifest). If it already holds an
+        store: a folder to write the scan to (npz + JSON manifest); by default, on an inspector
+            with a result store, a folder inside it named by the model, settings and data (a
+            ``tf.data`` stream, whose items are not known in advance, is not stored). If it already holds an
             interrupted scan of the same model, settings and data, the scan resumes where the
             last checkpoint left it; a complete one is returned as it is. A store of another
             model is refused.
@@ -325,13 +328,15 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
     source = as_source(data)
     label_map = _label_map(source, inspector)
     n_classes = inspector.n_classes
-    fingerprint = model_fingerprint(inspector.model)
+    fingerprint = inspector.fingerprint
     settings = {"model": inspector.model.name, "fingerprint": fingerprint, "layers": names, "top_k": int(top_k),
                 "batch_size": int(batch_size), "preprocessing": inspector.preprocessing, "head": inspector.head,
                 "output": inspector.output_name, "class_names": list(inspector.class_names),
                 "data_length": source.length, "data_kind": source.kind,
                 "layer_shapes": {n: list(shape) for n, shape in shapes.items()}}
     state = _State(names, [shapes[n][2] for n in names], n_classes, int(top_k))
+    if store is None and inspector.store is not None and source.identity() is not None:
+        store = inspector.store.scan_folder(ResultStore.key(kind="scan", data=source.identity(), settings=settings))
     if store is not None:
         manifest = read_manifest(store)
         if manifest is not None:

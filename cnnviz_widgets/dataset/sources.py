@@ -3,6 +3,7 @@ each as a stream of items (where it came from, the raw image, the true label or 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.store import array_digest
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 """File endings a folder scan reads; other files in the folder are left alone."""
@@ -70,6 +72,23 @@ class DataSource:
         self.class_names = tuple(class_names) if class_names is not None else None
         self.labelled = labelled
         self.kind = kind
+
+    def identity(self) -> str | None:
+        """SHA-1 of what the items are (each one's name and label, an array's bytes, a file's size
+        and modification time), or None for a stream, whose items are not known in advance."""
+        if self._items is None:
+            return None
+        digest = hashlib.sha1(self.kind.encode())
+        for item in self._items:
+            if isinstance(item.image, np.ndarray):
+                what = array_digest(item.image)
+            elif isinstance(item.image, (str, os.PathLike)) and os.path.exists(item.image):
+                stat = os.stat(item.image)
+                what = f"{stat.st_size}:{stat.st_mtime_ns}"
+            else:
+                what = repr(type(item.image))
+            digest.update(f"{item.source}|{item.label}|{what}\n".encode())
+        return digest.hexdigest()
 
     def items(self, start: int = 0) -> Iterator[Item]:
         if self._items is not None:

@@ -1,5 +1,9 @@
 """A scan on disk: one ``state-NNNNNN.npz`` of arrays and a ``manifest.json`` that names it.
 
+It shares the result store's model fingerprint and its atomic npz writer
+(:mod:`cnnviz_widgets.store`); an inspector with a store keeps its scans in the store's
+``scans/`` folder.
+
 Why npz and JSON: the scan's state is a few dense arrays (per-channel top-k, per-class sums,
 per-image probabilities) that numpy writes and memory-maps without another dependency, and the
 manifest (model fingerprint, layers, position in the data, skipped files) stays readable by a
@@ -10,38 +14,18 @@ resumed scan never counts an image twice.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
 from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.store import read_npz, write_npz
 
 MANIFEST = "manifest.json"
 FORMAT = "cnnviz-scan/1"
-
-
-def model_fingerprint(model: keras.Model) -> str:
-    """SHA-1 of a model's architecture (layer classes, names and shapes) and weights."""
-    digest = hashlib.sha1()
-    for layer in _layers(model):
-        digest.update(f"{type(layer).__name__}:{layer.name}".encode())
-    for weight in model.weights:
-        value = np.ascontiguousarray(np.asarray(weight))
-        digest.update(f"{weight.path}:{value.shape}:{value.dtype}".encode())
-        digest.update(value.view(np.uint8))
-    return digest.hexdigest()
-
-
-def _layers(model: keras.Model):
-    for layer in getattr(model, "layers", []):
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
 
 
 def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
@@ -62,10 +46,7 @@ def write_checkpoint(folder: str | os.PathLike, manifest: dict[str, Any], arrays
     previous = read_manifest(folder)
     generation = (previous or {}).get("generation", 0) + 1
     state_name = f"state-{generation:06d}.npz"
-    tmp = folder / f".{state_name}.tmp"
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, folder / state_name)
+    write_npz(folder / state_name, arrays)
     manifest = {**manifest, "format": FORMAT, "generation": generation, "state": state_name}
     tmp_manifest = folder / f".{MANIFEST}.tmp"
     tmp_manifest.write_text(json.dumps(manifest, indent=1))
@@ -76,5 +57,4 @@ def write_checkpoint(folder: str | os.PathLike, manifest: dict[str, Any], arrays
 
 def read_state(folder: str | os.PathLike, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
     """The arrays of the checkpoint the manifest names."""
-    with np.load(Path(folder) / manifest["state"]) as data:
-        return {name: data[name] for name in data.files}
+    return read_npz(Path(folder) / manifest["state"])[0]

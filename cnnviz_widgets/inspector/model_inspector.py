@@ -46,6 +46,7 @@ from cnnviz_widgets.inspector.graph import (
 from cnnviz_widgets.inspector.images import ImageLike, load_rgb, resize_rgb, to_model_pixels
 from cnnviz_widgets.inspector.loading import load_model_file
 from cnnviz_widgets.inspector.preprocessing import Preprocess, resolve_preprocessing
+from cnnviz_widgets.store import ResultStore, as_store, model_fingerprint
 
 log = logging.getLogger("cnnviz_widgets")
 
@@ -100,6 +101,10 @@ class ModelInspector(traitlets.HasTraits):
         cache_bytes: budget of the per-image activation cache.
         results_bytes: budget of :attr:`results`, where widgets keep their expensive results
             (heatmaps, sweeps, filter patterns) keyed by :attr:`image_key` and parameters.
+        store: a folder (or a :class:`~cnnviz_widgets.store.ResultStore`) where slow results
+            (filter and class patterns, Score-CAM, Ablation-CAM and RISE maps, occlusion
+            sweeps, dataset scans) are written and read back by any later kernel; see
+            :mod:`cnnviz_widgets.store`. None: nothing is written to disk.
     """
 
     image_version = traitlets.Int(0, help="Incremented after every successful set_image.")
@@ -117,8 +122,12 @@ class ModelInspector(traitlets.HasTraits):
         output: int | str | None = None,
         cache_bytes: int = 512 * 2**20,
         results_bytes: int = 256 * 2**20,
+        store: ResultStore | str | os.PathLike | None = None,
     ) -> None:
         super().__init__()
+        self.store = as_store(store)
+        """The :class:`~cnnviz_widgets.store.ResultStore` of slow results, or None."""
+        self._fingerprint: tuple[Any, str] | None = None
         self._lock = threading.RLock()
         self._cache = ByteLRUCache(cache_bytes)
         self.results = ByteLRUCache(results_bytes)
@@ -186,6 +195,19 @@ class ModelInspector(traitlets.HasTraits):
         feature_model = graph.feature_model
         forward = tf.function(lambda x: feature_model(x, training=False), input_signature=[spec])
         return _ModelState(model, graph, forward, shape, pre_name, pre_fn, pre_reason, names, is_default)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-1 of the model's architecture and weights (computed once per model)."""
+        state = self._state
+        if self._fingerprint is None or self._fingerprint[0] is not state:
+            self._fingerprint = (state, model_fingerprint(state.model))
+        return self._fingerprint[1]
+
+    def store_key(self, kind: str, **params: Any) -> str:
+        """The store key of a result ``kind`` of this model read through this head and output,
+        with ``params`` (the image digest and every setting it depends on)."""
+        return ResultStore.key(model=self.fingerprint, head=self.head, output=self.output_name, kind=kind, **params)
 
     @property
     def model(self) -> keras.Model:
@@ -422,7 +444,8 @@ class ModelInspector(traitlets.HasTraits):
         return (f"<ModelInspector {s.model.name!r}: {len(s.graph.records)} layers "
                 f"({len(self.conv_layer_names)} spatial), input {s.input_shape}, {self.n_classes} classes, "
                 f"{image}; {self.output_description}; "
-                f"preprocessing {s.preprocess_name!r} ({s.preprocess_reason})>")
+                f"preprocessing {s.preprocess_name!r} ({s.preprocess_reason})"
+                f"{'' if self.store is None else '; store ' + repr(str(self.store.folder))}>")
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

@@ -38,10 +38,10 @@ from cnnviz_widgets.methods._access import (
     cached,
     chunk_size,
     class_indices,
+    finish,
     input_spec,
     layer_activations,
     layer_gradient_fn,
-    finish,
     prepare,
     run_chunked,
     spatial_layer,
@@ -50,6 +50,7 @@ from cnnviz_widgets.methods._access import (
     upsample,
 )
 from cnnviz_widgets.methods.registry import Option, declare
+from cnnviz_widgets.store import stored
 
 _GRADIENT_DISTRUST = ("the map has the target layer's resolution and is only as good as that layer; "
                       "a low class probability means it explains a guess")
@@ -301,6 +302,7 @@ def _ablation_map_fn(graph: TracedGraph, layer: str):
          shows="channels weighted by how much the class score drops when each one is removed; no gradients",
          distrust="one pass of the later layers per channel (512 on VGG16); channels that only matter together "
                   "each look unimportant alone")
+@stored()
 def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
                  batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
     """Ablation-CAM (Desai & Ramaswamy 2020): w_k = (S - S_k) / |S|, with S_k the class score when
@@ -381,6 +383,7 @@ def _score_cam_fn(graph: TracedGraph):
          shows="channels weighted by the class probability of the image masked by each; no gradients",
          distrust="one forward pass per channel (512 on VGG16: minutes on a CPU); masks of a coarse layer blur "
                   "small objects")
+@stored()
 def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
               max_channels: int | None = None, batch_size: int | None = None,
               progress: Progress = None, raw: bool = False) -> np.ndarray:

@@ -15,7 +15,7 @@ copies in which it is hidden (both weighted by how much of it is visible or hidd
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import tensorflow as tf
@@ -30,11 +30,12 @@ from cnnviz_widgets.methods._access import (
     chunk_size,
     class_indices,
     fill_image,
-    predict_probabilities,
     finish,
+    predict_probabilities,
     prepare,
 )
 from cnnviz_widgets.methods.registry import Option, declare
+from cnnviz_widgets.store import stored
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ def _pair(value: int | Sequence[int], name: str, limit: tuple[int, int]) -> tupl
     return min(int(pair[0]), limit[0]), min(int(pair[1]), limit[1])
 
 
+def _sweep_arrays(sweep: OcclusionSweep) -> dict[str, np.ndarray]:
+    return {f.name: np.asarray(getattr(sweep, f.name)) for f in fields(sweep)}
+
+
+def _sweep_from(arrays: dict[str, np.ndarray]) -> OcclusionSweep:
+    return OcclusionSweep(**{**arrays, "patch": tuple(int(v) for v in arrays["patch"])})
+
+
+@stored(_sweep_arrays, _sweep_from)
 def occlusion_sweep(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
                     patch: int | Sequence[int] | None = None, stride: int | Sequence[int] | None = None,
                     fill: float | Sequence[float] | str = "mean", batch_size: int | None = None,
@@ -227,6 +237,7 @@ def _rise_fn(graph, cells: int):
          options=(Option("masks", 1000, 8, 20000, "random masks (forward passes per image)"),
                   Option("cells", 7, 2, 32, "grid cells per side of a mask"),
                   Option("keep", 0.5, 0.05, 0.95, "probability that a cell is visible")))
+@stored()
 def rise(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, masks: int = 1000, cells: int = 7,
          keep: float = 0.5, fill: float | Sequence[float] | str = "mean", seed: int = 0,
          batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:

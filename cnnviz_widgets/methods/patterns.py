@@ -21,14 +21,16 @@ Two recipes:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
-from cnnviz_widgets.inspector.graph import TracedGraph
+from cnnviz_widgets.inspector.graph import TracedGraph, cached_trace
 from cnnviz_widgets.methods._access import (
     ModelLike,
     Progress,
@@ -270,8 +272,26 @@ def _to_uint8(pixels: np.ndarray, crop: float) -> np.ndarray:
     return np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
 
 
+Frames = Callable[[np.ndarray, np.ndarray, int, int], None] | None
+"""``frames(indices, images, step, steps)``: uint8 images (n, h, w, 3) of the patterns of
+``indices`` as they stand after ``step`` of ``steps`` (0: the starting image)."""
+
+FRAME_SECONDS = 0.25
+"""Least time between two live frames (rendering one costs a pass of the image parametrisation)."""
+
+
+def _classic_image(pixels: np.ndarray, std: float) -> np.ndarray:
+    """The classic recipe's "deprocess": centre, scale to ``std``, shift to 0.5 (clipped later)."""
+    centred = pixels - pixels.mean(axis=(1, 2, 3), keepdims=True)
+    return 0.5 + std * centred / (centred.std(axis=(1, 2, 3), keepdims=True) + 1e-5)
+
+
 def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Recipe, seed: int,
-              preprocess: Callable, batch_size: int | None, progress: Progress) -> np.ndarray:
+              preprocess: Callable, batch_size: int | None, progress: Progress, frames: Frames = None,
+              chunk_done: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
+    """Optimise one image per index in chunks; ``frames`` gets live frames at most every
+    :data:`FRAME_SECONDS` (and the start of each chunk), ``chunk_done(indices, images)`` each
+    finished chunk (so a cancelled job keeps the chunks it finished)."""
     h, w, c = graph.input.shape[1:]
     matrix, offset = pixel_to_input(preprocess, c)
     size = batch_size or chunk_size(graph)
@@ -280,54 +300,117 @@ def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Reci
     for start in range(0, len(indices), size):
         part = indices[start:start + size].astype(np.int32)
         rngs = [np.random.default_rng([seed, int(k)]) for k in part]
+        last_frame = -np.inf
+
+        def frame(k: int, snapshot: Callable[[], np.ndarray], part: np.ndarray = part) -> None:
+            nonlocal last_frame
+            if frames is not None and (k == 0 or time.perf_counter() - last_frame >= FRAME_SECONDS):
+                frames(part, _to_uint8(snapshot(), recipe.crop), k, recipe.steps)
+                last_frame = time.perf_counter()
+
         if isinstance(recipe, ClassicRecipe):
             step = _classic_step(graph, target, matrix, offset)
             pixels = np.stack([0.5 + recipe.noise * (2 * r.random((h, w, c), np.float32) - 1) for r in rngs])
+            frame(0, lambda: _classic_image(np.asarray(pixels), recipe.std))
             for k in range(recipe.steps):
                 pixels, _ = step(pixels, part, recipe.step_size)
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
-            pixels = pixels.numpy()
-            centred = pixels - pixels.mean(axis=(1, 2, 3), keepdims=True)
-            pixels = 0.5 + recipe.std * centred / (centred.std(axis=(1, 2, 3), keepdims=True) + 1e-5)
+                frame(k + 1, lambda: _classic_image(pixels.numpy(), recipe.std))
+            pixels = _classic_image(pixels.numpy(), recipe.std)
         else:
             step, render = _robust_step(graph, target, matrix, offset, recipe)
             params = np.stack([0.01 * r.standard_normal((c, h, w // 2 + 1, 2), np.float32) for r in rngs])
             m, v = tf.zeros_like(params), tf.zeros_like(params)
+            frame(0, lambda: render(params).numpy())
             for k in range(recipe.steps):
                 params, m, v, _ = step(params, m, v, part, np.array([seed, k], np.int32), float(k + 1))
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
+                frame(k + 1, lambda: render(params).numpy())
             pixels = render(params).numpy()
-        results.append(_to_uint8(pixels, recipe.crop))
+        images = _to_uint8(pixels, recipe.crop)
+        if chunk_done is not None:
+            chunk_done(part, images)
+        results.append(images)
     return np.concatenate(results)
 
 
-def _pattern_graph(model: ModelLike, size: int | None) -> TracedGraph:
+def _stored_maximize(model: ModelLike, graph: TracedGraph, kind: str, target: str, indices: np.ndarray,
+                     recipe: Recipe, seed: int, preprocess: Callable, batch_size: int | None, progress: Progress,
+                     frames: Frames, label: str) -> np.ndarray:
+    """:func:`_maximize`, reading each image from the inspector's store when it is there and
+    writing each new one as soon as its chunk is done. The key holds the model, the target's
+    ``label`` (its name in the whole model's graph), the index, the image size, the recipe, the
+    seed and the preprocessing (as the affine map the optimisation uses)."""
+    store = getattr(model, "store", None)
+    if store is None:
+        return _maximize(graph, target, indices, recipe, seed, preprocess, batch_size, progress, frames)
+    matrix, offset = pixel_to_input(preprocess, graph.input.shape[3])
+    common = {"target": label, "size": list(graph.input.shape[1:]), "recipe": recipe, "seed": int(seed),
+              "pixels_to_input": [matrix.tolist(), offset.tolist()]}
+    keys = {int(k): model.store_key(kind, index=int(k), **common) for k in indices}
+    images: dict[int, np.ndarray] = {}
+    for k, key in keys.items():
+        found = store.get(key)
+        if found is not None:
+            images[k] = found["result"]
+    missing = np.array([k for k in keys if k not in images], np.int64)
+    if len(missing):
+        def keep(part: np.ndarray, done: np.ndarray) -> None:
+            for k, image in zip(part, done, strict=True):
+                images[int(k)] = image
+                store.put(keys[int(k)], {"result": image}, kind=kind)
+
+        _maximize(graph, target, missing, recipe, seed, preprocess, batch_size, progress, frames, keep)
+    elif progress is not None:
+        progress(1, 1)
+    return np.stack([images[int(k)] for k in indices])
+
+
+def _pattern_graph(model: ModelLike, size: int | None, layer: str) -> tuple[TracedGraph, str]:
+    """(graph at ``size`` x ``size``, the qualified target name in it) for a filter of ``layer``.
+
+    A model that cannot run whole at that size (a fixed-size head: VGG16 with its top) is cut
+    after the target layer, and only that prefix is traced at the new size: a pattern needs no
+    later layer.
+    """
     graph = graph_for(model)
+    name = layer_name(graph, layer)
     if size is None or (size, size) == tuple(graph.input.shape[1:3]):
-        return graph
-    if not isinstance(size, (int, np.integer)) or size < 8:
+        return graph, name
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
         raise ArgumentError(f"size must be an int >= 8 or None (the model's input size); got {size!r}")
+    shape = (int(size), int(size), graph.input.shape[3])
     try:
-        return graph_for(model, (int(size), int(size), graph.input.shape[3]))
+        return graph_for(model, shape), name
+    except (ValueError, TypeError):
+        pass                                     # a fixed-size head: trace the prefix alone
+    prefix = cached(graph, ("prefix", name), lambda: keras.Model(graph.input, graph.tensors[name],
+                                                                 name=f"cnnviz_prefix_{keras_model(model).name}"))
+    try:
+        traced = cached_trace(prefix, shape)
     except (ValueError, TypeError) as exc:
-        raise ArgumentError(f"The model takes only {graph.input.shape[1]}x{graph.input.shape[2]} images; "
-                            f"size={size} is not possible (use size=None)") from exc
+        raise ArgumentError(f"The layers up to {name!r} take only {graph.input.shape[1]}x{graph.input.shape[2]} "
+                            f"images (a layer before it fixes the size), so size={size} is not possible; "
+                            f"use size=None") from exc
+    target = graph.layer_objects[name]
+    found = [n for n, layer_object in traced.layer_objects.items() if layer_object is target]
+    return traced, found[-1]
 
 
 def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] | None = None, *,
                     size: int | None = None, steps: int | None = None, recipe: str | Recipe = "robust",
                     seed: int = 0, preprocess: Callable | None = None, batch_size: int | None = None,
-                    progress: Progress = None) -> np.ndarray:
+                    progress: Progress = None, frames: Frames = None) -> np.ndarray:
     """Images that maximise the mean activation of filters of ``layer`` (borders excluded).
 
     Args:
         model: a Keras model or a ModelInspector (whose preprocessing is used).
         layer: qualified name of the layer (a conv layer, or any layer with channels).
         filters: a filter index, a sequence of them, or None for the first 64.
-        size: side of the square images; None uses the model's input size (fixed-size models
-            allow nothing else).
+        size: side of the square images; None uses the model's input size. Any size works on
+            any model: one whose head fixes its input size is cut after ``layer``.
         steps: overrides the recipe's number of steps.
         recipe: ``"robust"`` (default), ``"classic"``, or a :class:`RobustRecipe`/:class:`ClassicRecipe`.
         seed: the same seed gives the same images; each filter's start depends only on
@@ -336,12 +419,16 @@ def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] |
             the automatic choice for the model.
         batch_size: filters optimised together (default: what fits in memory).
         progress: ``progress(done, total)`` after every step, counted in filter-steps.
+        frames: ``frames(indices, images, step, steps)`` with the patterns as they form, at
+            most every :data:`FRAME_SECONDS` (see :data:`Frames`).
+
+    On an inspector with a store (``ModelInspector(store=...)``) each pattern is read from it
+    when there and written as soon as its batch is done.
 
     Returns:
         uint8 (n, size, size, 3) (smaller by the recipe's crop).
     """
-    graph = _pattern_graph(model, size)
-    name = layer_name(graph, layer)
+    graph, name = _pattern_graph(model, size, layer)
     channels = graph.record(name).output_shape[-1]
     if filters is None:
         filters = range(min(64, channels))
@@ -351,13 +438,14 @@ def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] |
     if indices.min() < 0 or indices.max() >= channels:
         raise ArgumentError(f"filter index {int(indices.max() if indices.max() >= channels else indices.min())} is "
                             f"out of range: layer {name!r} has {channels} filters")
-    return _maximize(graph, name, indices, _recipe(recipe, steps), seed,
-                     preprocess or default_preprocess(model), batch_size, progress)
+    return _stored_maximize(model, graph, "filter_pattern", name, indices, _recipe(recipe, steps), seed,
+                            preprocess or default_preprocess(model), batch_size, progress, frames,
+                            label=layer_name(graph_for(model), layer))
 
 
 def class_pattern(model: ModelLike, class_index: int | Sequence[int], *, steps: int | None = None,
                   recipe: str | Recipe = "robust", seed: int = 0, preprocess: Callable | None = None,
-                  batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+                  batch_size: int | None = None, progress: Progress = None, frames: Frames = None) -> np.ndarray:
     """Images that maximise class scores (the logits when the model ends in softmax/sigmoid).
 
     As tf-keras-vis's ActivationMaximization on the model output; arguments as
@@ -373,5 +461,5 @@ def class_pattern(model: ModelLike, class_index: int | Sequence[int], *, steps: 
         raise ArgumentError(f"class_index must be an int or a non-empty sequence of ints; got {class_index!r}")
     if indices.min() < 0 or indices.max() >= n_classes:
         raise ArgumentError(f"class_index out of range: the model {keras_model(model).name!r} has {n_classes} classes")
-    return _maximize(graph, "score", indices, _recipe(recipe, steps), seed,
-                     preprocess or default_preprocess(model), batch_size, progress)
+    return _stored_maximize(model, graph, "class_pattern", "score", indices, _recipe(recipe, steps), seed,
+                            preprocess or default_preprocess(model), batch_size, progress, frames, label="score")

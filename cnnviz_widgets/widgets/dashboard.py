@@ -147,7 +147,8 @@ def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLi
 
     ``dataset`` adds a Dataset tab: data to scan in the background (anything :func:`cw.scan`
     takes) or a scan store folder, reopened at once. ``inspector_options`` go to
-    :class:`ModelInspector` (``preprocess``, ``class_names``, ``head``...).
+    :class:`ModelInspector` (``preprocess``, ``class_names``, ``head``, ``store``: a folder where
+    slow results are kept for every later kernel...).
     """
     inspector = ModelInspector(model, **inspector_options)
     if image is not None:

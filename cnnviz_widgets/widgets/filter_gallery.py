@@ -2,8 +2,10 @@
 
 Two modes: ``"weights"`` shows the kernels (RGB for a layer reading the image), and
 ``"patterns"`` shows images grown by gradient ascent to excite each filter, a page at a time
-in one batch. Patterns do not depend on the image; they are cached per (model, layer,
-recipe, steps, filter), so paging back is instant and never calls the model.
+in one batch, drawn live while they form (a frame every quarter second or so; Cancel keeps the
+last one). Patterns do not depend on the image; they are cached per (model, layer, recipe,
+steps, size, filter), so paging back is instant and never calls the model, and an inspector
+with a store (``ModelInspector(store=...)``) keeps them on disk for every later kernel.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     steps = control(traitlets.Int(None, allow_none=True,
                                   help="Gradient-ascent steps, 1..5000 (None: the recipe's default)."),
                     check=checks.between(1, 5000))
+    pattern_size = control(traitlets.Int(None, allow_none=True,
+                                         help="Side of the patterns in pixels, 8..512 (None: the model's input "
+                                              "size); any size works on any model."),
+                           check=checks.between(8, 512))
     input_channel = index_trait("Input channel of the kernels shown (layers not reading RGB).",
                                 lambda w: w.n_input_channels, description="input ch.",
                                 attribute="input_channel_slider", note=lambda w: f" for layer {w.layer!r}")
@@ -80,6 +86,8 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     def __init__(self, inspector: ModelInspector | None = None, *, scan: Scan | None = None, data: Any = None,
                  **kwargs: Any) -> None:
         self.examples = ChannelExamples(scan, data)
+        self.frames_shown = 0
+        """Live frames of forming patterns shown so far."""
         super().__init__(inspector, **kwargs)
         self.previous_button = widgets.Button(icon="chevron-left", layout=widgets.Layout(width="40px"))
         self.next_button = widgets.Button(icon="chevron-right", layout=widgets.Layout(width="40px"))
@@ -160,18 +168,45 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
         return colorize(np.moveaxis(weights[:, :, self.input_channel, filters], -1, 0), "gray")
 
     def _pattern_key(self, index: int) -> tuple:
-        return self.result_key("pattern", self.layer, self.recipe, self.steps, index, per="model")
+        return self.result_key("pattern", self.layer, self.recipe, self.steps, self.pattern_size, index, per="model")
 
     def _missing_patterns(self, filters: list[int]) -> list[int]:
         return [i for i in filters if self.inspector.results.get(self._pattern_key(i)) is None]
 
-    def _compute_patterns(self, filters: list[int], progress: Progress) -> None:
-        """Compute the patterns of ``filters`` in one batch (chunked by memory) and cache each."""
+    def _compute_patterns(self, filters: list[int], progress: Progress, live: bool = False) -> None:
+        """Compute the patterns of ``filters`` in one batch (chunked by memory) and cache each;
+        ``live``: show the page as the patterns form (the inspector's store, if any, keeps them)."""
         keys = {i: self._pattern_key(i) for i in filters}
         images = filter_patterns(self.inspector, self.layer, filters, recipe=self.recipe, steps=self.steps,
-                                 progress=progress)
+                                 size=self.pattern_size, progress=progress,
+                                 frames=self._live_page(keys) if live else None)
         for i, image in zip(filters, images, strict=True):
             self.inspector.results.put(keys[i], image)
+
+    def _live_page(self, keys: dict[int, tuple]):
+        """A ``frames`` callback that shows the page with the patterns as they stand: those done
+        from the cache, those forming from the frame, grey for those not started. A frame for a
+        page no longer shown (another layer, page or setting) is dropped."""
+        forming: dict[int, np.ndarray] = {}
+
+        def show(indices: np.ndarray, images: np.ndarray, step: int, steps: int) -> None:
+            filters = self.page_filters()
+            if any(i not in filters or key != self._pattern_key(i) for i, key in keys.items()):
+                return
+            forming.update(zip((int(i) for i in indices), images, strict=True))
+            blank = np.full_like(images[0], 128)
+            tiles = [forming.get(i, self.inspector.results.get(self._pattern_key(i))) for i in filters]
+            self._show_tiles(np.stack([blank if t is None else t for t in tiles]), filters,
+                             f"{self.recipe} patterns forming: step {step}/{steps}")
+            self.frames_shown += 1
+
+        return show
+
+    def _show_tiles(self, tiles: np.ndarray, filters: list[int], what: str) -> None:
+        grid = tile_grid(enlarge(tiles, TILE_SIDE), per_row=8, margin=3, labels=[f"#{i}" for i in filters])
+        self.gallery_view.value = display_png(grid, side=8 * (TILE_SIDE + 3) + 3)
+        self.caption.value = (f"<small>{html.escape(self.layer)}: filters {filters[0]}–{filters[-1]} of "
+                              f"{self.n_filters} ({what}); page {self.page + 1}/{self.n_pages}</small>")
 
     def pattern_tiles(self, filters: list[int], progress: Progress = None) -> np.ndarray:
         """Patterns of ``filters`` as uint8 (n, s, s, 3), computing the missing ones now."""
@@ -196,17 +231,16 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
         else:
             missing = self._missing_patterns(filters)
             if missing:
-                key = ("patterns", self.inspector.model_version, self.layer, self.recipe, self.steps, tuple(missing))
-                self.submit(key, lambda p: self._compute_patterns(missing, p), label=f"{len(missing)} patterns")
+                key = ("patterns", self.inspector.model_version, self.layer, self.recipe, self.steps,
+                       self.pattern_size, tuple(missing))
+                self.submit(key, lambda p: self._compute_patterns(missing, p, live=True),
+                            label=f"{len(missing)} patterns")
                 self.caption.value = f"<small>computing {len(missing)} patterns of {html.escape(self.layer)}…</small>"
                 return False
             tiles = self.pattern_tiles(filters)
             what = f"{self.recipe} patterns"
         self.examples.show(self.inspector, self.layer, self.example_filter, self.cached)
-        grid = tile_grid(enlarge(tiles, TILE_SIDE), per_row=8, margin=3, labels=[f"#{i}" for i in filters])
-        self.gallery_view.value = display_png(grid, side=8 * (TILE_SIDE + 3) + 3)
-        self.caption.value = (f"<small>{html.escape(self.layer)}: filters {filters[0]}–{filters[-1]} of "
-                              f"{self.n_filters} ({what}); page {self.page + 1}/{self.n_pages}</small>")
+        self._show_tiles(tiles, filters, what)
         return True
 
     # ------------------------------------------------------------------ export

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 
 import numpy as np
@@ -11,6 +12,8 @@ import traitlets
 import cnnviz_widgets as cw
 from cnnviz_widgets.render import decode_png
 from cnnviz_widgets.widgets import FilterGallery, filter_gallery
+
+patterns_module = importlib.import_module("cnnviz_widgets.methods.patterns")
 
 
 def test_weights_of_the_rgb_layer_are_the_kernels(inspector):
@@ -76,4 +79,38 @@ def test_long_work_shows_progress_and_the_cancel_button_stops_it(inspector):
     gallery.progress.cancel_button.click()
     assert gallery.wait(30)
     assert gallery.progress.layout.display == "none"
-    assert "computing" in gallery.caption.value          # nothing was shown as if finished
+    # the last live frame stays, and says how far it got; nothing was kept as if finished
+    assert gallery.frames_shown >= 1 and "patterns forming: step" in gallery.caption.value
+    step = int(gallery.caption.value.split("step ")[1].split("/")[0])
+    assert 0 <= step < 2000 and "/2000" in gallery.caption.value
+    last = gallery.png
+    time.sleep(0.5)
+    assert gallery.png == last and decode_png(last).std() > 0
+    assert gallery._missing_patterns(gallery.page_filters()) == gallery.page_filters()
+
+
+def test_patterns_are_drawn_while_they_form(inspector, monkeypatch):
+    monkeypatch.setattr(patterns_module, "FRAME_SECONDS", 0.0)     # a frame after every step
+    gallery = FilterGallery(inspector, layer="block1_conv1", page_size=4, steps=5)
+    shown = []
+    gallery.gallery_view.observe(lambda change: shown.append(change["new"]), "value")
+    gallery.mode = "patterns"
+    assert gallery.wait(120) and not gallery.errors.message
+    assert gallery.frames_shown == 6                                  # the start, then each of 5 steps
+    assert shown[0] != gallery.png and gallery.png == shown[-1]       # from noise to the final page
+    assert "patterns forming" not in gallery.caption.value and "robust patterns" in gallery.caption.value
+    np.testing.assert_array_equal(gallery.pattern_tiles([0, 1, 2, 3]),
+                                  cw.filter_patterns(inspector, "block1_conv1", range(4), steps=5))
+
+
+def test_pattern_size_reaches_the_patterns_and_refused_sizes_do_not_stick(inspector):
+    gallery = FilterGallery(inspector, layer="block1_conv1", page_size=2, steps=2, pattern_size=40)
+    gallery.mode = "patterns"
+    assert gallery.wait(120) and not gallery.errors.message
+    assert gallery.pattern_tiles([0, 1]).shape == (2, 40, 40, 3)
+    for refused in (4, 513, "40"):
+        with pytest.raises(traitlets.TraitError):
+            gallery.pattern_size = refused
+        assert gallery.pattern_size == 40
+    gallery.pattern_size = None
+    assert gallery.wait(120) and gallery.pattern_tiles([0]).shape == (1, 96, 96, 3)
