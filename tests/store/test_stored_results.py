@@ -192,3 +192,24 @@ def test_an_interrupted_precompute_resumes_where_it_stopped(shapes_model, tmp_pa
     count_maximize.clear()
     assert precompute(inspector, ["block2_conv1"], filters=6, steps=2, batch_size=2) == {"block2_conv1": 6}
     assert count_maximize == [2, 3, 4, 5] and len(inspector.store) == 6
+
+
+def test_a_corrupt_pattern_entry_is_computed_again_and_only_that_one(shapes_model, tmp_path, count_maximize, caplog):
+    inspector = stored_inspector(shapes_model, tmp_path)
+    made = cw.filter_patterns(inspector, "block1_conv1", range(3), steps=2)
+    victim = next(path for path, _, _ in inspector.store.entries())
+    victim.write_bytes(victim.read_bytes()[:100])                    # a kernel killed mid-copy, say
+    count_maximize.clear()
+    with caplog.at_level("WARNING", logger="cnnviz_widgets"):
+        again = cw.filter_patterns(stored_inspector(shapes_model, tmp_path), "block1_conv1", range(3), steps=2)
+    assert len(count_maximize) == 1 and "corrupt store entry" in caplog.text
+    np.testing.assert_array_equal(again, made)
+    assert len(inspector.store) == 3
+
+
+def test_class_patterns_have_live_frames_too(shapes_model, monkeypatch):
+    monkeypatch.setattr(patterns_module, "FRAME_SECONDS", 0.0)
+    frames = []
+    final = cw.class_pattern(shapes_model, [2], steps=3, frames=lambda i, images, k, n: frames.append((k, images)))
+    assert [k for k, _ in frames] == [0, 1, 2, 3]
+    np.testing.assert_array_equal(frames[-1][1], final)
