@@ -213,3 +213,11 @@ def test_class_patterns_have_live_frames_too(shapes_model, monkeypatch):
     final = cw.class_pattern(shapes_model, [2], steps=3, frames=lambda i, images, k, n: frames.append((k, images)))
     assert [k for k, _ in frames] == [0, 1, 2, 3]
     np.testing.assert_array_equal(frames[-1][1], final)
+
+
+def test_explore_passes_the_store_to_its_inspector(tmp_path):
+    dashboard = cw.explore(store=tmp_path)
+    assert dashboard.inspector.store.folder == tmp_path
+    cw.heatmap(dashboard.inspector, dashboard.inspector.batch, "ablation_cam")
+    assert len(dashboard.inspector.store) == 1 and "store" in repr(dashboard.inspector)
+    dashboard.close()
