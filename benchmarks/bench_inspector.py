@@ -19,10 +19,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from cnnviz_widgets import ModelInspector, load_default_model  # noqa: E402
+from cnnviz_widgets import ModelInspector, load_default_model
 
 
 def best_of(fn, repeats: int) -> float:

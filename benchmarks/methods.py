@@ -33,12 +33,12 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from timing import median_time, paired_times  # noqa: E402  (benchmarks/timing.py)
+import keras
+import numpy as np
+import tensorflow as tf
+from timing import median_time, paired_times
 
-from cnnviz_widgets import ModelInspector, load_default_model, methods  # noqa: E402
+from cnnviz_widgets import ModelInspector, load_default_model, methods
 
 
 class Bounds:
@@ -112,7 +112,8 @@ def run_new(name: str, model: keras.Model, layer: str, masks: int, repeats: int)
     inspector.set_image(np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8))
     batch = inspector.batch
     inspector.activations(layer)   # the forward pass a widget has already run for its image
-    row(f"Ablation-CAM ({channels} channels), inspector's image", lambda: methods.ablation_cam(inspector, batch, 0, layer),
+    row(f"Ablation-CAM ({channels} channels), inspector's image",
+        lambda: methods.ablation_cam(inspector, batch, 0, layer),
         f"layers after the target x{channels}", lambda: bounds.after_target(copies), 1.2)
     row(f"Ablation-CAM ({channels} channels), new batch", lambda: methods.ablation_cam(model, x, 0, layer),
         f"forward to the layer + layers after it x{channels}",

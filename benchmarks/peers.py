@@ -23,11 +23,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from PIL import Image  # noqa: E402
-from timing import median_time, unit_seconds  # noqa: E402  (benchmarks/timing.py)
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from timing import median_time, unit_seconds
 
 DATA = Path(__file__).resolve().parents[1] / "cnnviz_widgets" / "data"
 CLASSES = ["circle", "square", "triangle", "star", "cross", "stripes"]

@@ -26,10 +26,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import cnnviz_widgets as cw  # noqa: E402
+import cnnviz_widgets as cw
 
 
 def throughput(inspector: cw.ModelInspector, images: np.ndarray, batch_size: int, repeats: int = 1) -> None:

@@ -25,11 +25,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from timing import unit_seconds  # noqa: E402  (benchmarks/timing.py)
+import keras
+import numpy as np
+from timing import unit_seconds
 
-import cnnviz_widgets as cw  # noqa: E402
+import cnnviz_widgets as cw
 
 
 def percentiles(times: list[float]) -> str:

@@ -20,7 +20,7 @@ def import_tensorflow_quietly() -> None:
     try:
         saved = os.dup(2)
     except OSError:  # no usable fd 2 (some embedded interpreters)
-        import tensorflow  # noqa: F401
+        import tensorflow
         return
     try:
         with open(os.devnull, "w") as devnull:
@@ -43,7 +43,7 @@ class _OwnRetracingFilter:
     which TensorFlow counts as retracing of one function once five models were inspected; the
     user's own retracing is still reported."""
 
-    def filter(self, record) -> bool:  # noqa: A003 - logging's protocol
+    def filter(self, record) -> bool:
         if "triggered tf.function retracing" not in record.getMessage():
             return True
         frame = sys._getframe(1)

@@ -40,7 +40,7 @@ def execute_notebook(notebook: str | os.PathLike, *, timeout: int = 600, kernel_
         raise ArgumentError(f"No notebook at {str(path)!r}")
     try:
         nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds
+    except Exception as exc:
         raise ArgumentError(f"{path.name!r} is not a readable notebook: {exc}") from exc
     folder = Path(working_dir) if working_dir is not None else path.resolve().parent
     NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, store_widget_state=True,

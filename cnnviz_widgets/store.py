@@ -209,7 +209,8 @@ class ResultStore:
             return
         self.evict()
 
-    def get_or_compute(self, key: str, compute: Callable[[], dict[str, np.ndarray]], **meta: Any) -> dict[str, np.ndarray]:
+    def get_or_compute(self, key: str, compute: Callable[[], dict[str, np.ndarray]],
+                       **meta: Any) -> dict[str, np.ndarray]:
         """The stored arrays of ``key``, or ``compute()``'s, stored before they are returned."""
         found = self.get(key)
         if found is not None:

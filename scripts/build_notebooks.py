@@ -379,7 +379,8 @@ for patch in patches:
     hit = cw.pointing_game(sweep.heatmap, star["mask"][None])[0]
     rows.append((patch, sweep.grid.shape[1:], sweep.intact[0] - sweep.probabilities[0].min(), inside, outside, hit))
     tiles.append(cw.render.overlay(star["image"], cw.render.normalize(np.clip(heat, 0, None))))
-print(f"{'patch':>5s} {'grid':>8s} {'largest drop':>13s} {'mean on shape':>14s} {'off shape':>10s} {'peak on shape':>14s}")
+print(f"{'patch':>5s} {'grid':>8s} {'largest drop':>13s} "
+      f"{'mean on shape':>14s} {'off shape':>10s} {'peak on shape':>14s}")
 for patch, grid, drop, inside, outside, hit in rows:
     print(f"{patch:5d} {str(grid):>8s} {drop:13.3f} {inside:14.2f} {outside:10.2f} {str(bool(hit)):>14s}")
 Image(cw.render.to_png(cw.render.tile_grid(np.stack(tiles), per_row=4, labels=[f"patch {p}" for p in patches])))"""),
@@ -438,7 +439,8 @@ mean something without a long training run, this `Sequential` reuses the trained
 default model behind a `Rescaling` layer (it takes raw pixels in [0, 255])."""),
     ("code", """trained = cw.load_default_model()
 sequential = keras.Sequential(
-    [keras.layers.Rescaling(1 / 255)] + [layer for layer in trained.layers if not isinstance(layer, keras.layers.InputLayer)]
+    [keras.layers.Rescaling(1 / 255)]
+    + [layer for layer in trained.layers if not isinstance(layer, keras.layers.InputLayer)]
 )
 sequential.build((None, 96, 96, 3))               # no Input: Keras 3 leaves sequential.output undefined
 

@@ -115,7 +115,8 @@ class Scan:
         wrong = np.nonzero((self.labels >= 0) & (self.labels != self.predictions))[0]
         confidence = self.probabilities[wrong, self.predictions[wrong]]
         order = wrong[np.argsort(-confidence, kind="stable")][:n]
-        return [(int(i), int(self.labels[i]), int(self.predictions[i]), float(self.probabilities[i, self.predictions[i]]))
+        return [(int(i), int(self.labels[i]), int(self.predictions[i]),
+                 float(self.probabilities[i, self.predictions[i]]))
                 for i in order]
 
     # ------------------------------------------------------------------ channels

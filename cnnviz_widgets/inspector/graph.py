@@ -161,7 +161,7 @@ def _kernel_shape(layer: keras.layers.Layer) -> tuple[int, ...] | None:
     for attr in ("kernel", "depthwise_kernel"):
         try:
             kernel = getattr(layer, attr, None)
-        except Exception:  # some layers raise from properties before build
+        except Exception:  # noqa: BLE001 - some layers raise from properties before build
             kernel = None
         if kernel is not None:
             return tuple(int(d) for d in kernel.shape)

@@ -1,4 +1,4 @@
-"""Filter weights: the kernels of a convolution layer, ready to display (seed 001)."""
+"""Filter weights: the kernels of a convolution layer, ready to display."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _kernel(model: ModelLike, layer: str) -> tuple[str, np.ndarray]:
 
 
 def filter_weights(model: ModelLike, layer: str) -> np.ndarray:
-    """The kernel of a convolution layer, min-max normalised over the whole layer (as seed 001).
+    """The kernel of a convolution layer, min-max normalised over the whole layer (as tutorials plot them).
 
     Args:
         model: a Keras model or a ModelInspector.

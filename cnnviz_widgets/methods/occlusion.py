@@ -1,4 +1,4 @@
-"""Perturbation methods: occlusion sensitivity (Zeiler and Fergus 2014; seed 004's sweep) and
+"""Perturbation methods: occlusion sensitivity (Zeiler and Fergus 2014) and
 RISE (Petsiuk et al. 2018), declared for :mod:`~cnnviz_widgets.methods.registry`.
 
 A patch slides over the image; at each position the hidden pixels are replaced by a fill
@@ -147,7 +147,8 @@ def occlusion_sweep(model: ModelLike, x: np.ndarray, class_index: ClassIndex = N
     shape = (n, len(rows), len(cols))
     return OcclusionSweep(
         # pixels that no patch covers (a stride larger than the patch) have no sensitivity: 0
-        heatmap=np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0), grid=sensitivity.reshape(shape).astype(np.float32),
+        heatmap=np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0),
+        grid=sensitivity.reshape(shape).astype(np.float32),
         probabilities=probabilities.reshape(shape), intact=intact.astype(np.float32),
         rows=rows, cols=cols, patch=(ph, pw), classes=classes,
     )

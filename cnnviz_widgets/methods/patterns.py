@@ -9,7 +9,7 @@ the patterns in true RGB even for BGR, mean-subtracted models such as VGG16.
 
 Two recipes:
 
-- :class:`ClassicRecipe` (seeds 002/003): start from a grey image with a little noise, take
+- :class:`ClassicRecipe` (the Keras book's recipe): start from a grey image with a little noise, take
   steps along the gradient normalised to unit RMS, then "deprocess": centre, scale to a
   standard deviation of 0.1, shift to 0.5 and clip.
 - :class:`RobustRecipe` (the default, in the spirit of Lucid, Olah et al. 2017): the image
@@ -51,14 +51,14 @@ _COLOR_MIX = _COLOR_CORRELATION_SQRT / np.max(np.linalg.norm(_COLOR_CORRELATION_
 
 @dataclass(frozen=True)
 class ClassicRecipe:
-    """Normalised-gradient ascent from a grey noisy image (seeds 002 and 003).
+    """Normalised-gradient ascent from a grey noisy image (the Keras book's recipe).
 
     Attributes:
         steps: gradient steps.
         step_size: step per pixel (RMS) in pixel units of [0, 1].
         noise: half-width of the uniform noise around grey 0.5 at the start.
-        std: standard deviation of the deprocessed image around 0.5 (seed 002: 0.1, 003: 0.15).
-        crop: fraction of the side cut from each border at the end (seed 003: about 0.14).
+        std: standard deviation of the deprocessed image around 0.5 (the Keras book uses 0.1; some tutorials 0.15).
+        crop: fraction of the side cut from each border at the end (about 0.14 trims the borders, as some tutorials do).
     """
 
     steps: int = 40
@@ -147,7 +147,7 @@ def _objective_model(graph: TracedGraph, target: str):
 
 
 def _reduce(outputs: tf.Tensor, indices: tf.Tensor, spatial: bool) -> tf.Tensor:
-    """Mean of each element's own channel, borders excluded (seed 003): (B,)."""
+    """Mean of each element's own channel, borders excluded (they excite every filter): (B,)."""
     if spatial:
         h, w = outputs.shape[1], outputs.shape[2]
         if h is not None and w is not None and h > 4 and w > 4:
@@ -311,23 +311,23 @@ def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Reci
         if isinstance(recipe, ClassicRecipe):
             step = _classic_step(graph, target, matrix, offset)
             pixels = np.stack([0.5 + recipe.noise * (2 * r.random((h, w, c), np.float32) - 1) for r in rngs])
-            frame(0, lambda: _classic_image(np.asarray(pixels), recipe.std))
+            frame(0, lambda pixels=pixels: _classic_image(np.asarray(pixels), recipe.std))
             for k in range(recipe.steps):
                 pixels, _ = step(pixels, part, recipe.step_size)
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
-                frame(k + 1, lambda: _classic_image(pixels.numpy(), recipe.std))
+                frame(k + 1, lambda pixels=pixels: _classic_image(pixels.numpy(), recipe.std))
             pixels = _classic_image(pixels.numpy(), recipe.std)
         else:
             step, render = _robust_step(graph, target, matrix, offset, recipe)
             params = np.stack([0.01 * r.standard_normal((c, h, w // 2 + 1, 2), np.float32) for r in rngs])
             m, v = tf.zeros_like(params), tf.zeros_like(params)
-            frame(0, lambda: render(params).numpy())
+            frame(0, lambda render=render, params=params: render(params).numpy())
             for k in range(recipe.steps):
                 params, m, v, _ = step(params, m, v, part, np.array([seed, k], np.int32), float(k + 1))
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
-                frame(k + 1, lambda: render(params).numpy())
+                frame(k + 1, lambda render=render, params=params: render(params).numpy())
             pixels = render(params).numpy()
         images = _to_uint8(pixels, recipe.crop)
         if chunk_done is not None:

@@ -62,7 +62,7 @@ def copy_model(model: keras.Model) -> keras.Model:
     """An independent copy of ``model`` with the same architecture, layer names and weights."""
     try:
         twin = keras.models.clone_model(model)
-    except Exception:   # a subclassed model: rebuild it from its config
+    except Exception:   # noqa: BLE001 - a subclassed model: rebuild it from its config
         try:
             twin = type(model).from_config(model.get_config())
         except Exception as exc:

@@ -95,7 +95,7 @@ def overlay(image: np.ndarray, heat01: np.ndarray, alpha: float = 0.5, colormap:
 
 
 def mask_view(image: np.ndarray, heat01: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """The image dimmed where the heatmap is low (seed 004's mask view): ``image * heat``.
+    """The image dimmed where the heatmap is low (the mask view of occlusion tutorials): ``image * heat``.
 
     ``floor`` keeps a little of the hidden parts visible (0 hides them completely).
     """

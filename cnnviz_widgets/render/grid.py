@@ -20,7 +20,7 @@ def tile_grid(tiles: np.ndarray | Sequence[np.ndarray], *, per_row: int = 8, mar
 
     Args:
         per_row: tiles per row (the last row may be short).
-        margin: pixels between tiles and around the grid (seed 003's stitched atlas uses 5).
+        margin: pixels between tiles and around the grid (the stitched filter atlases of the tutorials use 5).
         labels: one short text per tile, drawn under it.
 
     Returns:
@@ -88,7 +88,8 @@ def enlarge(tiles: np.ndarray, side: int) -> np.ndarray:
 
 def channel_grid(maps: np.ndarray, *, colormap: str = "viridis", normalization: str = "per_channel",
                  per_row: int = 16, thumb: int = 64, margin: int = 1) -> np.ndarray:
-    """Every channel of a feature map (H, W, C) as coloured thumbnails in one grid (seed 000's view).
+    """Every channel of a feature map (H, W, C) as coloured thumbnails in one grid (the view of
+    the Keras tutorial on intermediate activations).
 
     Thumbnails larger than ``thumb`` pixels are box-downsampled, so a 512-channel layer or a
     224x224 map stays a picture of about ``per_row * thumb`` pixels wide; smaller maps are

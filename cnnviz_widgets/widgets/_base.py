@@ -138,7 +138,7 @@ def guarded(method: Callable) -> Callable:
     def wrapper(self: InspectorWidget, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - the widget shows it and stays usable
+        except Exception as exc:
             log.debug("cnnviz: %s failed", method.__name__, exc_info=True)
             self.errors.show(exc)
             return None
@@ -285,7 +285,7 @@ class InspectorWidget(widgets.VBox):
                 if self.inspector.has_image:
                     self.inspector.check_output()   # NaN or infinite outputs: say so, draw nothing
                 complete = self._render()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.debug("cnnviz: render failed", exc_info=True)
                 self._drawn.clear()  # a part may have been left half drawn: draw everything next time
                 self.errors.show(exc)

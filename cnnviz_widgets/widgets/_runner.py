@@ -158,7 +158,7 @@ class LatestOnlyRunner:
                 result = job.work(self._progress_for(job))
             except Cancelled:
                 result = None
-            except Exception as exc:  # noqa: BLE001 - shown in the widget, never lost
+            except Exception as exc:
                 result = None
                 with self._cond:
                     current = job.generation == self._generation and job.generation >= self._cancelled_below

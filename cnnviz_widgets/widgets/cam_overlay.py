@@ -1,4 +1,4 @@
-"""CamOverlay: where the model looked to pick a class, by any heatmap method (seeds 000, 001).
+"""CamOverlay: where the model looked to pick a class, by any heatmap method.
 
 The method list, the chosen method's option sliders and the comparison come from the methods'
 declarations (:data:`~cnnviz_widgets.methods.HEATMAP_METHODS`). Heatmaps are computed in the

@@ -90,7 +90,8 @@ class DatasetBrowser(InspectorWidget):
         pixels = {"x": bqplot.LinearScale(min=0.0, max=1.0), "y": bqplot.LinearScale(min=0.0, max=1.0, reverse=True)}
         self.cell_mark = bqplot.Image(image=image_view(), scales=pixels)
         self.cell_mark.on_element_click(self._thumbnail_clicked)
-        self.cell_chart = bqplot.Figure(marks=[self.cell_mark], fig_margin={"top": 0, "bottom": 0, "left": 0, "right": 0},
+        self.cell_chart = bqplot.Figure(marks=[self.cell_mark],
+                                        fig_margin={"top": 0, "bottom": 0, "left": 0, "right": 0},
                                         padding_x=0.0, padding_y=0.0, layout=widgets.Layout(width="0px", height="0px"))
         self.cell_chart.add_class("cnnviz-dataset-cells")
         self.skipped_view = widgets.HTML("")

@@ -1,4 +1,4 @@
-"""FilterGallery: what each filter of a conv layer looks for (seeds 001, 002, 003).
+"""FilterGallery: what each filter of a conv layer looks for.
 
 Two modes: ``"weights"`` shows the kernels (RGB for a layer reading the image), and
 ``"patterns"`` shows images grown by gradient ascent to excite each filter, a page at a time
@@ -31,7 +31,7 @@ from cnnviz_widgets.widgets._runner import Progress
 from cnnviz_widgets.widgets._shared_traits import index_trait
 
 TILE_SIDE = 64
-ATLAS_MARGIN = 5  # seed 003's stitched grid
+ATLAS_MARGIN = 5  # the tutorials' stitched filter atlas
 MODES = (("weights", "weights"), ("patterns", "patterns"))
 RECIPES = (("robust", "robust"), ("classic", "classic"))
 
@@ -60,10 +60,10 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     page = index_trait("Page of filters shown, 0-based.", lambda w: w.n_pages, description="page",
                        attribute="page_slider", note=lambda w: f" for layer {w.layer!r}")
     recipe = control(
-        traitlets.Unicode("robust", help="Pattern recipe: 'robust' (default) or 'classic' (the seeds')."),
+        traitlets.Unicode("robust", help="Pattern recipe: 'robust' (default) or 'classic' (the Keras book's)."),
         check=checks.among(RECIPES), attribute="recipe_buttons",
         make=lambda w: widgets.ToggleButtons(options=RECIPES, style={"button_width": "80px"}, tooltips=[
-            "decorrelated Fourier image, jitter, rotation, Adam", "the seeds' normalised gradient ascent"]))
+            "decorrelated Fourier image, jitter, rotation, Adam", "the Keras book's normalised gradient ascent"]))
     steps = control(traitlets.Int(None, allow_none=True,
                                   help="Gradient-ascent steps, 1..5000 (None: the recipe's default)."),
                     check=checks.between(1, 5000))
@@ -158,7 +158,7 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     # ------------------------------------------------------------------ tiles
     def weight_tiles(self, filters: list[int]) -> np.ndarray:
         """Kernels of ``filters`` as uint8 tiles (n, kh, kw, 3): RGB for a layer reading the image,
-        else the kernel slice of ``input_channel`` in grey, normalised over the layer (seed 001)."""
+        else the kernel slice of ``input_channel`` in grey, normalised over the layer."""
         layer = self.layer
         if self._is_rgb_layer():
             weights = self.cached("weights_rgb", layer, per="model",
@@ -246,7 +246,7 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     # ------------------------------------------------------------------ export
     def atlas(self, whole_layer: bool = False, progress: Progress = None) -> np.ndarray:
         """The current page (or every filter of the layer) as one uint8 picture with 5 px black
-        margins, 8 per row, like seed 003's stitched grid. Missing patterns are computed now."""
+        margins, 8 per row, like the tutorials' stitched atlas. Missing patterns are computed now."""
         filters = list(range(self.n_filters)) if whole_layer else self.page_filters()
         if self.mode == "weights":
             tiles = enlarge(self.weight_tiles(filters), TILE_SIDE)

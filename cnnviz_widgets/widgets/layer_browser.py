@@ -1,4 +1,4 @@
-"""LayerBrowser: every feature map of a layer for the current image (seeds 000, 001, 003, 004).
+"""LayerBrowser: every feature map of a layer for the current image.
 
 Everything it shows comes from the inspector's one cached forward pass: changing the layer,
 the channel, the colormap or the normalisation never calls the model.
@@ -115,7 +115,8 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
     def statistics(self, layer: str | None = None) -> ChannelStatistics:
         """Channel statistics of ``layer`` (default: the current one) for the current image."""
         name = self.inspector.graph.resolve(layer or self.layer)
-        return self.cached("channel_statistics", name, compute=lambda: channel_statistics(self.inspector.activations(name)))
+        return self.cached("channel_statistics", name,
+                           compute=lambda: channel_statistics(self.inspector.activations(name)))
 
     def blank_fractions(self) -> dict[str, float]:
         """Fraction of blank (all-zero) channels in every spatial layer, for the current image."""

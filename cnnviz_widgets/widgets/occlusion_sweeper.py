@@ -1,5 +1,5 @@
 """OcclusionSweeper: hide one part of the image at a time and watch the class probability
-(seed 004), with a step-through of the sweep for teaching.
+(Zeiler and Fergus 2014), with a step-through of the sweep for teaching.
 
 The sweep runs in the background, batched, cached by (image, class, patch, stride, fill);
 stepping through it, the alpha and the colormap re-render from that cache.
@@ -38,7 +38,7 @@ def _hex_to_rgb(color: str) -> tuple[int, int, int]:
 
 class OcclusionSweeper(InspectorWidget):
     """Occlusion sensitivity: the probability drop when each patch is hidden, as an overlay and
-    as seed 004's mask view, plus a step-through with the probability at every step.
+    as occlusion tutorials' mask view, plus a step-through with the probability at every step.
 
     Args:
         inspector: the shared :class:`ModelInspector` (None: a new one on the default model).

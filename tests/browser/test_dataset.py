@@ -29,7 +29,9 @@ SVG_IMAGE_JS = """async (selector) => {
   ctx.drawImage(bitmap, 0, 0);
   const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
   let sum = 0, sq = 0, n = 0;
-  for (let i = 0; i < data.length; i += 4) { const v = (data[i] + data[i+1] + data[i+2]) / 3; sum += v; sq += v*v; n++; }
+  for (let i = 0; i < data.length; i += 4) {
+    const v = (data[i] + data[i+1] + data[i+2]) / 3; sum += v; sq += v*v; n++;
+  }
   const mean = sum / n;
   return {href, width: bitmap.width, height: bitmap.height, std: Math.sqrt(Math.max(sq / n - mean * mean, 0))};
 }"""

@@ -31,7 +31,7 @@ def test_masks_cover_a_plausible_fraction_and_mark_the_shape():
     assert coverage.min() > 0.01 and coverage.max() < 0.2
     # the shape's colour differs from the background right next to it
     contrasts = []
-    for image, mask in zip(batch.images.astype(float), batch.masks):
+    for image, mask in zip(batch.images.astype(float), batch.masks, strict=True):
         inside = image[mask].mean(axis=0)
         ring = np.zeros_like(mask)
         ys, xs = np.nonzero(mask)

@@ -24,7 +24,7 @@ def test_training_is_deterministic_and_folding_is_exact(script):
     runs = [script.train("max", train_size=128, epochs=1, seed=3, log=lambda _: None) for _ in range(2)]
     (trained_a, clean_a, _, fold_diff), (_, clean_b, _, _) = runs
     assert fold_diff < 1e-5
-    for wa, wb in zip(clean_a.get_weights(), clean_b.get_weights()):
+    for wa, wb in zip(clean_a.get_weights(), clean_b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
     x = np.random.default_rng(0).uniform(0, 1, (8, 96, 96, 3)).astype("float32")
     np.testing.assert_allclose(clean_a.predict(x, verbose=0), trained_a.predict(x, verbose=0), atol=1e-5)

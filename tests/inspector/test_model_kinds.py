@@ -47,7 +47,7 @@ def test_a_functional_model_activations_match_direct_submodels():
     assert inspector.layer("pool1").kernel_shape is None
     assert inspector.layer("head").kernel_shape is None  # dense: no conv kernel
     assert inspector.layer("conv2").output_shape == (16, 16, 6)
-    for a, b in zip(before, weights_snapshot(model)):
+    for a, b in zip(before, weights_snapshot(model), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -63,7 +63,7 @@ def test_b_sequential_with_input():
 def test_c_sequential_built_without_input_like_seed_001():
     model = seed001_sequential()
     with pytest.raises((AttributeError, ValueError)):
-        model.output  # Keras 3 leaves it undefined: the reason this case needs care
+        _ = model.output  # Keras 3 leaves it undefined: the reason this case needs care
     inspector = ModelInspector(model)
     inspector.set_image(random_image(70))
     assert inspector.input_shape == (48, 48, 3)
@@ -73,7 +73,7 @@ def test_c_sequential_built_without_input_like_seed_001():
                                atol=1e-5)
     assert_same_predictions(inspector, model)
     with pytest.raises((AttributeError, ValueError)):
-        model.output  # still undefined: the inspector did not "fix" the user's model
+        _ = model.output  # still undefined: the inspector did not "fix" the user's model
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +262,7 @@ def test_model_is_not_mutated_by_tracing():
     assert model.outputs == outputs
     assert model.get_layer("conv1").output is conv_output  # layer.output still the first call's tensor
     assert model.get_layer("head").output is model.outputs[0]
-    for a, b in zip(before, weights_snapshot(model)):
+    for a, b in zip(before, weights_snapshot(model), strict=True):
         np.testing.assert_array_equal(a, b)
     assert graph.feature_model is not model
 
