@@ -4,6 +4,7 @@ The public API is flat: everything a user needs is importable from here.
 """
 
 from cnnviz_widgets._quiet_tf import hide_own_retracing_warnings, import_tensorflow_quietly
+from cnnviz_widgets._version import __version__ as __version__
 
 import_tensorflow_quietly()
 hide_own_retracing_warnings()
@@ -63,8 +64,6 @@ from cnnviz_widgets.widgets import (
     OcclusionSweeper,
     explore,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "HEADS",

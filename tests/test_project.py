@@ -41,3 +41,26 @@ def test_import_and_first_prediction_print_no_tensorflow_chatter():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "circle"
     assert "oneDNN" not in result.stderr and "cuInit" not in result.stderr, result.stderr
+
+
+def test_one_version_number_read_by_the_package_the_build_and_the_changelog():
+    from importlib.metadata import version
+
+    source = (ROOT / "cnnviz_widgets" / "_version.py").read_text()
+    assert re.search(r'^__version__ = "(\d+\.\d+\.\d+)"$', source, re.M).group(1) == cw.__version__
+    assert version("cnnviz-widgets") == cw.__version__, "the installed metadata is stale: make venv reinstalls"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject and not re.search(r'^version = "', pyproject, re.M)
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert re.search(rf"^## {re.escape(cw.__version__)} ", changelog, re.M)
+
+
+def test_ruff_is_clean():
+    """The lint rules of pyproject.toml over the package, tests, benchmarks and scripts."""
+    import subprocess
+    import sys
+
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), "check", "cnnviz_widgets", "tests", "benchmarks", "scripts"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:]
