@@ -26,7 +26,7 @@ from cnnviz_widgets.dataset.topk import StreamingExtremes, batch_extremes
 from cnnviz_widgets.errors import ArgumentError, CnnvizError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb, to_model_pixels
-from cnnviz_widgets.methods._access import cached, input_spec, submodel
+from cnnviz_widgets.methods._compiled import cached, input_spec, submodel
 from cnnviz_widgets.store import ResultStore
 
 Example = tuple[int, float, tuple[int, int]]

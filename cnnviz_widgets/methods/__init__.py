@@ -15,7 +15,7 @@ Each function takes a Keras model or a ModelInspector and a model-ready float32 
 import cnnviz_widgets.methods.cams
 import cnnviz_widgets.methods.occlusion
 import cnnviz_widgets.methods.saliency  # noqa: F401  (the family files' declarations fill the registry)
-from cnnviz_widgets.methods._access import normalize_maps
+from cnnviz_widgets.methods._maps import normalize_maps
 from cnnviz_widgets.methods.filters import filter_weights, filter_weights_rgb, first_conv_layer
 from cnnviz_widgets.methods.metrics import deletion_auc, insertion_auc, perturbation_curve, pointing_game
 from cnnviz_widgets.methods.occlusion import OcclusionSweep, occlusion, occlusion_sweep, patch_positions, rise_masks

@@ -31,24 +31,11 @@ import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph
-from cnnviz_widgets.methods._access import (
-    ClassIndex,
-    ModelLike,
-    Progress,
-    cached,
-    chunk_size,
-    class_indices,
-    finish,
-    input_spec,
-    layer_activations,
-    layer_gradient_fn,
-    prepare,
-    run_chunked,
-    spatial_layer,
-    split_target,
-    submodel,
-    upsample,
-)
+from cnnviz_widgets.methods._chunks import Progress, chunk_size, run_chunked
+from cnnviz_widgets.methods._classes import ClassIndex, class_indices, split_target
+from cnnviz_widgets.methods._compiled import cached, input_spec, layer_activations, layer_gradient_fn, submodel
+from cnnviz_widgets.methods._maps import finish, upsample
+from cnnviz_widgets.methods._models import ModelLike, prepare, spatial_layer
 from cnnviz_widgets.methods.registry import Option, declare
 from cnnviz_widgets.store import stored
 
@@ -129,7 +116,7 @@ def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, la
         model: a Keras model or a ModelInspector.
         x: model-ready float32 batch (N, H, W, C).
         class_index: an int, one int per image, None for each image's top class, or a callable
-            target on the scores (see :data:`~cnnviz_widgets.methods._access.Target`).
+            target on the scores (see :data:`~cnnviz_widgets.methods._compiled.Target`).
         layer: qualified name of a layer with a spatial output; None picks the default CAM layer.
         batch_size: images per compiled call (default: what fits in memory).
         raw: return the signed map before ReLU and scaling (as Captum returns attributions).

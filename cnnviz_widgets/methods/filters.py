@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz_widgets.errors import ArgumentError
-from cnnviz_widgets.methods._access import ModelLike, default_preprocess, graph_for, layer_name
+from cnnviz_widgets.methods._models import ModelLike, default_preprocess, graph_for, layer_name
 
 
 def _kernel(model: ModelLike, layer: str) -> tuple[str, np.ndarray]:

@@ -13,16 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from cnnviz_widgets.errors import ArgumentError
-from cnnviz_widgets.methods._access import (
-    ClassIndex,
-    ModelLike,
-    Progress,
-    blend_probability_fn,
-    chunk_size,
-    class_indices,
-    fill_image,
-    prepare,
-)
+from cnnviz_widgets.methods._chunks import Progress, chunk_size
+from cnnviz_widgets.methods._classes import ClassIndex, class_indices
+from cnnviz_widgets.methods._compiled import blend_probability_fn
+from cnnviz_widgets.methods._maps import fill_image
+from cnnviz_widgets.methods._models import ModelLike, prepare
 
 
 def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, *, tolerance: int = 0) -> np.ndarray:

@@ -21,19 +21,11 @@ import numpy as np
 import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
-from cnnviz_widgets.methods._access import (
-    ClassIndex,
-    ModelLike,
-    Progress,
-    blend_probability_fn,
-    cached,
-    chunk_size,
-    class_indices,
-    fill_image,
-    finish,
-    predict_probabilities,
-    prepare,
-)
+from cnnviz_widgets.methods._chunks import Progress, chunk_size
+from cnnviz_widgets.methods._classes import ClassIndex, class_indices
+from cnnviz_widgets.methods._compiled import blend_probability_fn, cached, predict_probabilities
+from cnnviz_widgets.methods._maps import fill_image, finish
+from cnnviz_widgets.methods._models import ModelLike, prepare
 from cnnviz_widgets.methods.registry import Option, declare
 from cnnviz_widgets.store import stored
 

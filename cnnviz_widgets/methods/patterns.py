@@ -31,17 +31,9 @@ import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph, cached_trace
-from cnnviz_widgets.methods._access import (
-    ModelLike,
-    Progress,
-    cached,
-    chunk_size,
-    default_preprocess,
-    graph_for,
-    keras_model,
-    layer_name,
-    submodel,
-)
+from cnnviz_widgets.methods._chunks import Progress, chunk_size
+from cnnviz_widgets.methods._compiled import cached, submodel
+from cnnviz_widgets.methods._models import ModelLike, default_preprocess, graph_for, keras_model, layer_name
 
 # Lucid's square root of the ImageNet colour correlation (per-channel SVD), normalised below.
 _COLOR_CORRELATION_SQRT = np.array(

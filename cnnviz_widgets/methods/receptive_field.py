@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from cnnviz_widgets.methods._access import ModelLike, cached, graph_for, spatial_layer, submodel
+from cnnviz_widgets.methods._compiled import cached, submodel
+from cnnviz_widgets.methods._models import ModelLike, graph_for, spatial_layer
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from cnnviz_widgets.errors import ArgumentError
-from cnnviz_widgets.methods._access import ClassIndex, ModelLike, Progress
+from cnnviz_widgets.methods._chunks import Progress
+from cnnviz_widgets.methods._classes import ClassIndex
+from cnnviz_widgets.methods._models import ModelLike
 
 FAMILIES = {"cam": "class activation maps (a target layer)", "gradient": "gradients to the input pixels",
             "perturbation": "hide parts of the image and measure the probability"}

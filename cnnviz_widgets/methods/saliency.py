@@ -22,22 +22,11 @@ import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph
-from cnnviz_widgets.methods._access import (
-    ClassIndex,
-    ModelLike,
-    Progress,
-    cached,
-    chosen_scores,
-    chunk_size,
-    class_indices,
-    input_gradient_fn,
-    input_spec,
-    normalize_maps,
-    prepare,
-    run_chunked,
-    split_target,
-    submodel,
-)
+from cnnviz_widgets.methods._chunks import Progress, chunk_size, run_chunked
+from cnnviz_widgets.methods._classes import ClassIndex, class_indices, split_target
+from cnnviz_widgets.methods._compiled import cached, chosen_scores, input_gradient_fn, input_spec, submodel
+from cnnviz_widgets.methods._maps import normalize_maps
+from cnnviz_widgets.methods._models import ModelLike, prepare
 from cnnviz_widgets.methods.cams import grad_cam
 from cnnviz_widgets.methods.registry import Option, declare
 

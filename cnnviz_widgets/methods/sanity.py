@@ -22,15 +22,9 @@ import numpy as np
 import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError, UnsupportedModelError
-from cnnviz_widgets.methods._access import (
-    ClassIndex,
-    ModelLike,
-    Progress,
-    class_indices,
-    graph_for,
-    keras_model,
-    prepare,
-)
+from cnnviz_widgets.methods._chunks import Progress
+from cnnviz_widgets.methods._classes import ClassIndex, class_indices
+from cnnviz_widgets.methods._models import ModelLike, graph_for, keras_model, prepare
 from cnnviz_widgets.methods.registry import HEATMAP_METHODS, heatmap, heatmap_method
 from cnnviz_widgets.methods.target_layer import default_cam_layer
 

@@ -6,7 +6,7 @@ import keras
 
 from cnnviz_widgets.errors import NotAnImageModelError
 from cnnviz_widgets.inspector.graph import TracedGraph
-from cnnviz_widgets.methods._access import ModelLike, graph_for
+from cnnviz_widgets.methods._models import ModelLike, graph_for
 
 
 def default_cam_layer(model: ModelLike | TracedGraph) -> tuple[str, str]:

@@ -13,7 +13,8 @@ import pytest
 import cnnviz_widgets as cw
 from cnnviz_widgets.inspector import graph as graph_module
 from cnnviz_widgets.inspector.graph import cached_trace, trace_count, trace_model
-from cnnviz_widgets.methods._access import activation_fn, graph_for
+from cnnviz_widgets.methods._compiled import activation_fn
+from cnnviz_widgets.methods._models import graph_for
 from tests.conftest import L, random_image, tiny_functional
 
 

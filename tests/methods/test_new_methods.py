@@ -175,7 +175,7 @@ def test_gradient_x_input_vargrad_and_squaregrad_on_a_linear_model_are_closed_fo
     np.testing.assert_allclose(squaregrad(model, x, 1, smooth_samples=7), _normalised(np.square(w).max(-1)[None]
                                                                                      .repeat(2, 0)), atol=1e-5)
     # a constant gradient has no variance: what is left is float32 rounding, 1e-12 of the gradient's square
-    from cnnviz_widgets.methods._access import prepare
+    from cnnviz_widgets.methods._models import prepare
     from cnnviz_widgets.methods.saliency import _noisy_gradient_moments
 
     graph, x32 = prepare(model, x)

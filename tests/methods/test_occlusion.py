@@ -7,7 +7,7 @@ import pytest
 
 from cnnviz_widgets import ArgumentError
 from cnnviz_widgets.methods import occlusion, occlusion_sweep, patch_positions
-from cnnviz_widgets.methods._access import gaussian_blur
+from cnnviz_widgets.methods._maps import gaussian_blur
 from tests.conftest import seed001_sequential, tiny_functional
 from tests.methods.tiny_models import images, nested_transfer_model
 

@@ -7,7 +7,7 @@ import pytest
 
 from cnnviz_widgets import PREPROCESSORS, ArgumentError
 from cnnviz_widgets.methods import ClassicRecipe, RobustRecipe, class_pattern, filter_patterns, pixel_to_input
-from cnnviz_widgets.methods._access import activation_fn
+from cnnviz_widgets.methods._compiled import activation_fn
 from tests.conftest import seed001_sequential, tiny_functional
 
 LAYER = "block3_conv2"
