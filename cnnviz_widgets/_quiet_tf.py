@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 
 def import_tensorflow_quietly() -> None:
@@ -46,7 +47,7 @@ class _OwnRetracingFilter:
     def filter(self, record) -> bool:
         if "triggered tf.function retracing" not in record.getMessage():
             return True
-        frame = sys._getframe(1)
+        frame: types.FrameType | None = sys._getframe(1)
         while frame is not None:
             if os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
                 return False

@@ -129,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     store = inspector.store
+    assert store is not None
     print(f"{sum(counts.values())} patterns of {len(counts)} layers in {store.folder} "
           f"({len(store)} entries, {store.size_bytes() / 2**20:.1f} MiB)")
     return 0

@@ -80,7 +80,7 @@ def array_digest(array: np.ndarray) -> str:
     """SHA-1 of an array's shape, dtype and bytes (the image part of a per-image key)."""
     array = np.ascontiguousarray(array)
     digest = hashlib.sha1(f"{array.shape}:{array.dtype}".encode())
-    digest.update(array.view(np.uint8))
+    digest.update(array.view(np.uint8).data)
     return digest.hexdigest()
 
 
@@ -115,7 +115,7 @@ def write_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: M
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    payload = dict(arrays)
+    payload: dict[str, Any] = dict(arrays)
     if meta is not None:
         payload[_META] = np.array(json.dumps({"format": FORMAT, **meta}, sort_keys=True))
     try:
@@ -292,7 +292,7 @@ def stored(pack: Callable[[Any], dict[str, np.ndarray]] = _result_arrays,
         @functools.wraps(function)
         def with_store(*args: Any, **kwargs: Any) -> Any:
             bound = signature.bind(*args, **kwargs)
-            model = bound.arguments.get("model")
+            model = bound.arguments["model"]
             store = getattr(model, "store", None)
             if not isinstance(store, ResultStore):
                 return function(*args, **kwargs)

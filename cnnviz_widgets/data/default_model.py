@@ -44,9 +44,9 @@ def _load_samples() -> tuple[dict[str, Any], ...]:
             continue
         stem = entry.name[:-4]
         label = stem.split("_", 1)[1]
-        with Image.open(entry) as img:
+        with Image.open(entry.open("rb")) as img:
             image = np.asarray(img.convert("RGB"), np.uint8)
-        with Image.open(folder.joinpath(stem + "_mask.png")) as img:
+        with Image.open(folder.joinpath(stem + "_mask.png").open("rb")) as img:
             mask = np.asarray(img.convert("L")) > 127
         samples.append({"name": stem, "image": image, "label": label,
                         "label_index": CLASS_NAMES.index(label), "mask": mask})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class Scan:
         complete: False for a scan that was interrupted (its store can be resumed).
     """
 
-    def __init__(self, *, layers: Sequence[str], layer_shapes: dict[str, tuple[int, int, int]], top_k: int,
+    def __init__(self, *, layers: Sequence[str], layer_shapes: dict[str, tuple[int, ...]], top_k: int,
                  class_names: Sequence[str], sources: Sequence[str], labels: np.ndarray, probabilities: np.ndarray,
                  extremes: dict[str, StreamingExtremes], class_sums: dict[str, np.ndarray], class_counts: np.ndarray,
                  skipped: Sequence[tuple[str, str]], model_name: str, fingerprint: str, complete: bool,
@@ -356,7 +356,7 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
                                      "skipped": [list(s) for s in state.skipped], "complete": complete,
                                      "saved_at": time.time()}, state.arrays(names, n_classes))
 
-    def local_partials() -> Iterator[dict[str, Any]]:
+    def local_partials() -> Generator[dict[str, Any], None, None]:
         items = source.items(state.consumed)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cnnviz-scan-read") as pool:
             while chunk := [item for _, item in zip(range(batch_size), items, strict=False)]:
@@ -366,7 +366,7 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
     if engine == "ray":
         from cnnviz_widgets.dataset.ray_engine import ray_partials
 
-        partials = ray_partials(inspector, source, state.consumed, names, label_map, int(top_k), int(batch_size))
+        partials: Any = ray_partials(inspector, source, state.consumed, names, label_map, int(top_k), int(batch_size))
     else:
         partials = local_partials()
     batches = 0
@@ -447,7 +447,7 @@ def _check_same(manifest: dict[str, Any], settings: dict[str, Any], store: str |
                                 f"{key}={settings[key]!r}. Resume with the same settings or use another folder.")
 
 
-def _finish(state: _State, settings: dict[str, Any], shapes: dict[str, tuple[int, int, int]], *, complete: bool,
+def _finish(state: _State, settings: dict[str, Any], shapes: dict[str, tuple[int, ...]], *, complete: bool,
             store: str | os.PathLike | None) -> Scan:
     names = settings["layers"]
     arrays = state.arrays(names, len(settings["class_names"]))

@@ -63,11 +63,11 @@ def batch_extremes(values: np.ndarray, positions: np.ndarray, k: int) -> dict[st
     """
     values = np.asarray(values, np.float32).T
     positions = np.asarray(positions, np.int32).T
-    offsets = np.broadcast_to(np.arange(values.shape[1], dtype=np.int64), values.shape)
+    offsets: np.ndarray = np.broadcast_to(np.arange(values.shape[1], dtype=np.int64), values.shape)
     found = {}
     for side, sign in (("top", -1.0), ("bottom", 1.0)):
         order = np.lexsort((offsets, sign * values), axis=-1)[:, :k]
         found[f"{side}_values"] = np.take_along_axis(values, order, axis=1)
         found[f"{side}_index"] = np.take_along_axis(offsets, order, axis=1)
-        found[f"{side}_position"] = np.take_along_axis(positions, order, axis=1)
+        found[f"{side}_position"] = np.take_along_axis(np.asarray(positions), order, axis=1)
     return found

@@ -79,7 +79,7 @@ class LayerRecord:
 
     name: str
     kind: str
-    output_shape: tuple[int | None, ...]
+    output_shape: tuple[int, ...]
     kernel_shape: tuple[int, ...] | None
     class_name: str
 
@@ -410,7 +410,7 @@ def cached_trace(model: keras.Model, input_shape: tuple[int, int, int], output: 
     size and compiled functions kept in :attr:`TracedGraph.derived` are reused. The traces
     are held weakly by the model: when the model is garbage collected, they go too.
     """
-    key = (tuple(int(d) for d in input_shape), output, head)
+    key = ((int(input_shape[0]), int(input_shape[1]), int(input_shape[2])), output, head)
     with _TRACES_LOCK:
         per_model = _TRACES.get(model)
         if per_model is None:
@@ -440,10 +440,9 @@ def resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None =
     if given is not None:
         if len(given) != 3 or any(not isinstance(d, (int, np.integer)) or d <= 0 for d in given):
             raise NotAnImageModelError(f"input_shape must be (H, W, C) with positive sizes; got {given!r}")
-        shape = tuple(int(d) for d in given)
+        h, w, c = (int(d) for d in given)
     else:
-        shape = model_input_shape(model)
-        h, w, c = shape
+        h, w, c = model_input_shape(model)   # type: ignore[assignment]  # None: open, filled below
         if c is None:
             raise NotAnImageModelError(
                 f"The model {model.name!r} leaves its channel count open; pass input_shape=(H, W, C)")
@@ -451,7 +450,7 @@ def resolve_input_shape(model: keras.Model, given: tuple[int, int, int] | None =
             log.info("cnnviz: model %r leaves its input size open; using %d x %d", model.name,
                      DEFAULT_SPATIAL_SIZE, DEFAULT_SPATIAL_SIZE)
             h, w = h or DEFAULT_SPATIAL_SIZE, w or DEFAULT_SPATIAL_SIZE
-        shape = (int(h), int(w), int(c))
+    shape = (int(h), int(w), int(c))
     if shape[2] not in (1, 3):
         raise ChannelCountError(
             f"The model {model.name!r} expects {shape[2]} input channels; "

@@ -55,7 +55,7 @@ log = logging.getLogger("cnnviz_widgets")
 class Prediction(NamedTuple):
     """One entry of :meth:`ModelInspector.top_k`."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the class index; shadows tuple.index on purpose
     name: str
     probability: float
 
@@ -108,6 +108,7 @@ class ModelInspector(traitlets.HasTraits):
     """
 
     image_version = traitlets.Int(0, help="Incremented after every successful set_image.")
+    _state: _ModelState
     model_version = traitlets.Int(0, help="Incremented after every successful model change.")
 
     def __init__(
@@ -132,7 +133,6 @@ class ModelInspector(traitlets.HasTraits):
         self._cache = ByteLRUCache(cache_bytes)
         self.results = ByteLRUCache(results_bytes)
         """Shared cache of expensive results, for every widget bound to this inspector."""
-        self._state: _ModelState | None = None
         self._image: np.ndarray | None = None
         self._source: np.ndarray | None = None  # the image at its own size, kept for model changes
         self._batch: np.ndarray | None = None
@@ -165,7 +165,7 @@ class ModelInspector(traitlets.HasTraits):
         """
         state = self._build_state(model, preprocess, class_names, safe_mode, input_shape, head, output)
         with self._lock:
-            if self._image is not None:
+            if self._source is not None:
                 self._image, self._batch, self._image_key = self._prepare(state, self._source)
             self._state = state
             self._cache.clear()
@@ -340,9 +340,8 @@ class ModelInspector(traitlets.HasTraits):
     def image_key(self) -> tuple[int, str]:
         """(model_version, digest of the preprocessed image): names the current model and image
         in cache keys; results computed for it stay valid until either changes."""
-        self._require_image()
         with self._lock:
-            return self.model_version, self._image_key
+            return self.model_version, self._require_image()[2]
 
     @property
     def has_image(self) -> bool:
@@ -351,18 +350,19 @@ class ModelInspector(traitlets.HasTraits):
     @property
     def image(self) -> np.ndarray:
         """The displayed image, uint8 (H, W, 3)."""
-        self._require_image()
-        return self._image
+        return self._require_image()[0]
 
     @property
     def batch(self) -> np.ndarray:
         """The preprocessed batch the model sees, float32 (1, H, W, C)."""
-        self._require_image()
-        return self._batch
+        return self._require_image()[1]
 
-    def _require_image(self) -> None:
-        if self._image is None:
+    def _require_image(self) -> tuple[np.ndarray, np.ndarray, str]:
+        """(image, batch, key) of the current image; NoImageError when there is none."""
+        image, batch, key = self._image, self._batch, self._image_key
+        if image is None or batch is None or key is None:
             raise NoImageError("No image yet: call inspector.set_image(path_or_array) first.")
+        return image, batch, key
 
     # ------------------------------------------------------------------ forward pass
     def _results(self) -> dict[str, np.ndarray]:
@@ -463,4 +463,4 @@ def _non_finite(results: dict[str, np.ndarray]) -> str | None:
 
 
 def _digest(batch: np.ndarray) -> str:
-    return hashlib.sha1(np.ascontiguousarray(batch).view(np.uint8)).hexdigest()
+    return hashlib.sha1(np.ascontiguousarray(batch).tobytes()).hexdigest()

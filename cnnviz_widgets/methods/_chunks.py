@@ -30,7 +30,7 @@ def chunk_size(graph: TracedGraph, budget_bytes: int = _CHUNK_BUDGET_BYTES, *, b
     return int(np.clip(budget_bytes // per_image, 1, _MAX_CHUNK if backward else 8 * _MAX_CHUNK))
 
 
-def run_chunked(fn: Callable[[np.ndarray], np.ndarray], items: np.ndarray, size: int,
+def run_chunked(fn: Callable[..., np.ndarray], items: np.ndarray, size: int,
                 progress: Progress = None, *extra: np.ndarray) -> np.ndarray:
     """Apply ``fn`` to ``items`` (and matching ``extra`` arrays) in chunks; concatenate the results."""
     out = []

@@ -43,8 +43,8 @@ def graph_for(model: ModelLike, input_shape: tuple[int, int, int] | None = None)
         own = model.graph
         if input_shape is None or tuple(input_shape) == tuple(model.input_shape):
             return own
-        return cached_trace(net, resolve_input_shape(net, tuple(input_shape)), own.output_name, own.head)
-    return cached_trace(net, resolve_input_shape(net, None if input_shape is None else tuple(input_shape)))
+        return cached_trace(net, resolve_input_shape(net, input_shape), own.output_name, own.head)
+    return cached_trace(net, resolve_input_shape(net, input_shape))
 
 
 def default_preprocess(model: ModelLike) -> Callable[[np.ndarray], np.ndarray]:

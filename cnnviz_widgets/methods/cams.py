@@ -292,7 +292,7 @@ def _ablation_map_fn(graph: TracedGraph, layer: str):
 @stored()
 def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
                  batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
-    """Ablation-CAM (Desai & Ramaswamy 2020): w_k = (S - S_k) / |S|, with S_k the class score when
+    """Ablation-CAM (Desai & Ramaswamy 2020): ``w_k = (S - S_k) / |S|``, with S_k the class score when
     channel k of the target layer is zero; map = ReLU(sum_k w_k A_k).
 
     Only the layers after the target run for the ablated copies, in chunks of ``batch_size``

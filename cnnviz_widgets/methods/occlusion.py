@@ -77,7 +77,10 @@ def _sweep_arrays(sweep: OcclusionSweep) -> dict[str, np.ndarray]:
 
 
 def _sweep_from(arrays: dict[str, np.ndarray]) -> OcclusionSweep:
-    return OcclusionSweep(**{**arrays, "patch": tuple(int(v) for v in arrays["patch"])})
+    ph, pw = (int(v) for v in arrays["patch"])
+    return OcclusionSweep(heatmap=arrays["heatmap"], grid=arrays["grid"], probabilities=arrays["probabilities"],
+                          intact=arrays["intact"], rows=arrays["rows"], cols=arrays["cols"], patch=(ph, pw),
+                          classes=arrays["classes"])
 
 
 @stored(_sweep_arrays, _sweep_from)

@@ -21,9 +21,12 @@ Two recipes:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -94,7 +97,7 @@ Recipe = ClassicRecipe | RobustRecipe
 
 def _recipe(recipe: str | Recipe, steps: int | None) -> Recipe:
     if isinstance(recipe, str):
-        table = {"classic": ClassicRecipe(), "robust": RobustRecipe()}
+        table: dict[str, Recipe] = {"classic": ClassicRecipe(), "robust": RobustRecipe()}
         if recipe not in table:
             raise ArgumentError(f"recipe must be 'classic', 'robust' or a recipe object; got {recipe!r}")
         recipe = table[recipe]
@@ -103,7 +106,7 @@ def _recipe(recipe: str | Recipe, steps: int | None) -> Recipe:
     if steps is not None:
         if not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ArgumentError(f"steps must be a positive int; got {steps!r}")
-        recipe = type(recipe)(**{**recipe.__dict__, "steps": int(steps)})
+        recipe = dataclasses.replace(recipe, steps=int(steps))
     return recipe
 
 
@@ -278,6 +281,14 @@ def _classic_image(pixels: np.ndarray, std: float) -> np.ndarray:
     return 0.5 + std * centred / (centred.std(axis=(1, 2, 3), keepdims=True) + 1e-5)
 
 
+def _classic_snapshot(pixels: tf.Tensor, std: float) -> np.ndarray:
+    return _classic_image(pixels.numpy(), std)
+
+
+def _rendered(render: Callable, params: Any) -> np.ndarray:
+    return render(params).numpy()
+
+
 def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Recipe, seed: int,
               preprocess: Callable, batch_size: int | None, progress: Progress, frames: Frames = None,
               chunk_done: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
@@ -302,24 +313,24 @@ def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Reci
 
         if isinstance(recipe, ClassicRecipe):
             step = _classic_step(graph, target, matrix, offset)
-            pixels = np.stack([0.5 + recipe.noise * (2 * r.random((h, w, c), np.float32) - 1) for r in rngs])
-            frame(0, lambda pixels=pixels: _classic_image(np.asarray(pixels), recipe.std))
+            pixels: Any = np.stack([0.5 + recipe.noise * (2 * r.random((h, w, c), np.float32) - 1) for r in rngs])
+            frame(0, functools.partial(_classic_image, np.asarray(pixels), recipe.std))
             for k in range(recipe.steps):
                 pixels, _ = step(pixels, part, recipe.step_size)
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
-                frame(k + 1, lambda pixels=pixels: _classic_image(pixels.numpy(), recipe.std))
+                frame(k + 1, functools.partial(_classic_snapshot, pixels, recipe.std))
             pixels = _classic_image(pixels.numpy(), recipe.std)
         else:
             step, render = _robust_step(graph, target, matrix, offset, recipe)
             params = np.stack([0.01 * r.standard_normal((c, h, w // 2 + 1, 2), np.float32) for r in rngs])
             m, v = tf.zeros_like(params), tf.zeros_like(params)
-            frame(0, lambda render=render, params=params: render(params).numpy())
+            frame(0, functools.partial(_rendered, render, params))
             for k in range(recipe.steps):
                 params, m, v, _ = step(params, m, v, part, np.array([seed, k], np.int32), float(k + 1))
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
-                frame(k + 1, lambda render=render, params=params: render(params).numpy())
+                frame(k + 1, functools.partial(_rendered, render, params))
             pixels = render(params).numpy()
         images = _to_uint8(pixels, recipe.crop)
         if chunk_done is not None:
@@ -421,7 +432,7 @@ def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] |
         uint8 (n, size, size, 3) (smaller by the recipe's crop).
     """
     graph, name = _pattern_graph(model, size, layer)
-    channels = graph.record(name).output_shape[-1]
+    channels = int(graph.record(name).output_shape[-1])
     if filters is None:
         filters = range(min(64, channels))
     indices = np.atleast_1d(np.asarray(filters))

@@ -17,6 +17,8 @@ and every other method's gradients are untouched.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
 
@@ -41,9 +43,9 @@ def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: 
     gradient = input_gradient_fn(graph, target)
     n = len(classes)
     total, done = n * n_copies, 0
-    sums = None
+    sums: np.ndarray | None = None
     for i in range(n):
-        acc = None
+        acc: Any = None
         for start in range(0, n_copies, size):
             copies = np.arange(start, min(start + size, n_copies))
             batch = images_of(i, copies)
@@ -55,6 +57,7 @@ def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: 
         if sums is None:
             sums = np.zeros((n, *acc.shape), np.float32)
         sums[i] = acc / n_copies
+    assert sums is not None   # n >= 1: prepare refuses an empty batch
     return sums
 
 
@@ -275,7 +278,7 @@ def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_ind
 def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, steps: int = 32,
                          baseline: float | np.ndarray = 0.0, batch_size: int | None = None,
                          progress: Progress = None, raw: bool = False) -> np.ndarray:
-    """Integrated gradients as a heatmap: |sum over channels of the attributions|, scaled to [0, 1].
+    """Integrated gradients as a heatmap: the absolute value of the attributions summed over channels, scaled to [0, 1].
 
     Same arguments as :func:`integrated_gradients_attributions`; ``raw=True`` returns those
     signed attributions (N, H, W, C).

@@ -206,6 +206,13 @@ class InspectorWidget(widgets.VBox):
             self._fitting = False
 
     @property
+    def binder(self) -> ControlBinder:
+        """What keeps the declared traits and their controls in step (built by ``build_controls``)."""
+        if self._binder is None:
+            raise RuntimeError(f"{type(self).__name__}.build_controls() has not run yet")
+        return self._binder
+
+    @property
     def controls(self) -> dict[str, widgets.Widget]:
         """The control of each declared trait that has one, by trait name."""
         return dict(self._binder.controls) if self._binder else {}
@@ -215,12 +222,12 @@ class InspectorWidget(widgets.VBox):
             return  # a value fitted to another's change; the outer change redraws
         self._fitting = True
         try:
-            self._binder.fit_all()   # dependents: a channel within the new layer, a step within the sweep
+            self.binder.fit_all()   # dependents: a channel within the new layer, a step within the sweep
         except Exception as exc:  # noqa: BLE001 - the value itself was valid; show what went wrong after it
             self.errors.show(exc)
         finally:
             self._fitting = False
-        handler = self._binder.specs[change["name"]].on_change
+        handler = self.binder.specs[change["name"]].on_change
         if handler is not None:
             guarded(getattr(type(self), handler))(self)
 

@@ -92,6 +92,8 @@ class ScanExamplesMixin:
     """For a widget with a :class:`ChannelExamples` in ``self.examples``: the scan it shows."""
 
     examples: ChannelExamples
+    binder: Any          # from InspectorWidget
+    refresh: Callable[[], Any]
 
     @property
     def scan(self) -> Scan | None:
@@ -102,5 +104,5 @@ class ScanExamplesMixin:
         """Show dataset examples from ``scan`` (None: hide them); ``data`` is the scanned data, needed
         for images that came from arrays or a tf.data.Dataset."""
         self.examples.attach(scan, data, lookup=lookup)
-        self._binder.follow_model()     # controls whose options depend on the scan
+        self.binder.follow_model()      # controls whose options depend on the scan
         self.refresh()

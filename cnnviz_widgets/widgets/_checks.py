@@ -21,7 +21,8 @@ from cnnviz_widgets.widgets._controls import Check
 Bound = float | int | Callable[[Any], float | int] | None
 
 
-def _read(bound: Bound, widget: Any) -> Any:
+def _read(bound: Any, widget: Any) -> Any:
+    """``bound(widget)`` for a callable, else ``bound`` itself."""
     return bound(widget) if callable(bound) else bound
 
 

@@ -86,7 +86,7 @@ def control(trait: traitlets.TraitType, *, check: Check | None = None,
     return trait.tag(control=spec)
 
 
-def declared_controls(cls: type) -> dict[str, ControlSpec]:
+def declared_controls(cls: type[traitlets.HasTraits]) -> dict[str, ControlSpec]:
     """Every trait of ``cls`` declared with :func:`control`, in declaration order."""
     found = {name: trait.metadata["control"] for name, trait in cls.class_traits().items()
              if "control" in trait.metadata}
@@ -115,7 +115,7 @@ class ControlBinder:
         self.controls: dict[str, Any] = {}
         self._pushing: set[str] = set()
         for name, spec in specs.items():
-            if spec.make is None:
+            if spec.make is None or spec.attribute is None:
                 continue
             widget = spec.make(owner)
             for css in spec.css:
@@ -136,7 +136,10 @@ class ControlBinder:
 
     def _take_reset(self, name: str) -> None:
         """Set ``name`` to its declared reset value (a None reset leaves a trait that refuses None alone)."""
-        value = self.specs[name].reset(self.owner)
+        reset = self.specs[name].reset
+        if reset is None:
+            return
+        value = reset(self.owner)
         if value is not None or self.owner.traits()[name].allow_none:
             setattr(self.owner, name, value)
 

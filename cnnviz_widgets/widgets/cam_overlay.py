@@ -9,6 +9,7 @@ same method's map on a randomised copy of the network beside the real one (the s
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 from typing import Any
@@ -230,11 +231,14 @@ class CamOverlay(InspectorWidget):
                 progress(round(1000 * (i + done / max(total, 1)) / len(methods)), 1000)
 
             maps[name] = self.inspector.results.get_or_compute(
-                key, lambda name=name, step=step, options=options: heatmap(
-                    self.inspector, batch, name, class_index, layer, progress=step,
-                    batch_size=self.batch_size or None, **options)[0])
+                key, functools.partial(self._one_map, batch, name, class_index, layer, step, options))
             progress(round(1000 * (i + 1) / len(methods)), 1000)
         return maps
+
+    def _one_map(self, batch: np.ndarray, name: str, class_index: int, layer: str, progress: Progress,
+                 options: dict) -> np.ndarray:
+        return heatmap(self.inspector, batch, name, class_index, layer, progress=progress,
+                       batch_size=self.batch_size or None, **options)[0]
 
     def _request(self, methods: Sequence[str], label: str) -> dict[str, np.ndarray] | None:
         keys = [self.heatmap_key(m) for m in methods]

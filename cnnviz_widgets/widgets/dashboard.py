@@ -51,8 +51,12 @@ class Dashboard(widgets.VBox):
     the top-k chart is the class of the heatmap and occlusion tabs.
 
     Attributes:
-        picker, classes: the shared :class:`ImagePicker` and :class:`ClassPicker`.
-        layers, filters, cams, occlusion: the four widgets.
+        picker: the shared :class:`ImagePicker`.
+        classes: the shared :class:`ClassPicker`.
+        layers: the :class:`LayerBrowser` tab.
+        filters: the :class:`FilterGallery` tab.
+        cams: the :class:`CamOverlay` tab.
+        occlusion: the :class:`OcclusionSweeper` tab.
     """
 
     def __init__(self, inspector: ModelInspector | None = None, *, dataset: Any = None, scan: Any = None,

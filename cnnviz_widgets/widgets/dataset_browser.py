@@ -78,7 +78,7 @@ class DatasetBrowser(InspectorWidget):
 
     def __init__(self, inspector: ModelInspector | None = None, scan: Scan | None = None, *, data: Any = None,
                  **kwargs: Any) -> None:
-        self.scan = None
+        self.scan: Scan | None = None
         self._lookup = ImageLookup(data)
         self.scan_listeners: list = []
         """Callables ``f(scan, lookup)`` told of every scan shown (the dashboard's LayerBrowser)."""
@@ -142,7 +142,7 @@ class DatasetBrowser(InspectorWidget):
         for listener in self.scan_listeners:
             listener(result, self.lookup)
         self._drawn.clear()
-        self._binder.follow_model()
+        self.binder.follow_model()
         self.refresh()
 
     @property
@@ -223,6 +223,8 @@ class DatasetBrowser(InspectorWidget):
 
     def image(self, index: int) -> np.ndarray:
         """The scanned image ``index`` as uint8 (H, W, 3) at its own size."""
+        if self.scan is None:
+            raise ArgumentError("No scan yet: set_scan() or start_scan() first")
         return load_rgb(self._lookup(self.scan.sources[index]))
 
     def _show_image(self) -> None:
@@ -266,11 +268,11 @@ class DatasetBrowser(InspectorWidget):
             self.summary.value = (f"<small>{len(s)} images, accuracy <b>{s.accuracy:.1%}</b>, "
                                   f"{len(s.skipped)} skipped{'' if s.complete else ' (interrupted scan)'}</small>")
             if s.skipped:
-                shown = "".join(f"<li>{html.escape(src)}: {html.escape(why)}</li>" for src, why in s.skipped[:5])
-                self.skipped_view.value = f"<small>skipped:<ul>{shown}</ul></small>"
+                items = "".join(f"<li>{html.escape(src)}: {html.escape(why)}</li>" for src, why in s.skipped[:5])
+                self.skipped_view.value = f"<small>skipped:<ul>{items}</ul></small>"
         if self.true_class is None or self.predicted_class is None:
             errors = [i for i, *_ in s.confident_errors(MAX_THUMBS)]
-            cell = errors or list(range(min(len(s), MAX_THUMBS)))
+            cell: list[int] = errors or list(range(min(len(s), MAX_THUMBS)))
             self.cell_caption.value = ("<small>Click a cell of the confusion matrix to see its images. Until then: "
                                        + ("the most confident mistakes." if errors else "the first images.")
                                        + "</small>")

@@ -133,7 +133,7 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     @property
     def n_filters(self) -> int:
         """Number of filters (output channels) of the current layer."""
-        return int(self.inspector.layer(self.layer).kernel_shape[-1]) if self._conv else 0
+        return int(self._kernel_shape()[-1]) if self._conv else 0
 
     @property
     def n_pages(self) -> int:
@@ -142,13 +142,18 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     @property
     def n_input_channels(self) -> int:
         """Input channels of the current layer's kernels."""
-        return int(self.inspector.layer(self.layer).kernel_shape[2]) if self._conv else 1
+        return int(self._kernel_shape()[2]) if self._conv else 1
 
     def _turn(self, delta: int) -> None:
         self.page = int(np.clip(self.page + delta, 0, self.n_pages - 1))
 
+    def _kernel_shape(self) -> tuple[int, ...]:
+        shape = self.inspector.layer(self.layer).kernel_shape
+        assert shape is not None, self.layer   # layer is checked to be a convolution
+        return shape
+
     def _is_rgb_layer(self) -> bool:
-        return self.inspector.layer(self.layer).kernel_shape[2] == 3
+        return self._kernel_shape()[2] == 3
 
     def page_filters(self, page: int | None = None) -> list[int]:
         """Filter indices on ``page`` (default: the current one)."""
@@ -173,7 +178,7 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
     def _missing_patterns(self, filters: list[int]) -> list[int]:
         return [i for i in filters if self.inspector.results.get(self._pattern_key(i)) is None]
 
-    def _compute_patterns(self, filters: list[int], progress: Progress, live: bool = False) -> None:
+    def _compute_patterns(self, filters: list[int], progress: Progress | None, live: bool = False) -> None:
         """Compute the patterns of ``filters`` in one batch (chunked by memory) and cache each;
         ``live``: show the page as the patterns form (the inspector's store, if any, keeps them)."""
         keys = {i: self._pattern_key(i) for i in filters}
@@ -208,7 +213,7 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
         self.caption.value = (f"<small>{html.escape(self.layer)}: filters {filters[0]}–{filters[-1]} of "
                               f"{self.n_filters} ({what}); page {self.page + 1}/{self.n_pages}</small>")
 
-    def pattern_tiles(self, filters: list[int], progress: Progress = None) -> np.ndarray:
+    def pattern_tiles(self, filters: list[int], progress: Progress | None = None) -> np.ndarray:
         """Patterns of ``filters`` as uint8 (n, s, s, 3), computing the missing ones now."""
         missing = self._missing_patterns(filters)
         if missing:
@@ -244,7 +249,7 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
         return True
 
     # ------------------------------------------------------------------ export
-    def atlas(self, whole_layer: bool = False, progress: Progress = None) -> np.ndarray:
+    def atlas(self, whole_layer: bool = False, progress: Progress | None = None) -> np.ndarray:
         """The current page (or every filter of the layer) as one uint8 picture with 5 px black
         margins, 8 per row, like the tutorials' stitched atlas. Missing patterns are computed now."""
         filters = list(range(self.n_filters)) if whole_layer else self.page_filters()
@@ -254,7 +259,8 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
             tiles = self.pattern_tiles(filters, progress)
         return tile_grid(tiles, per_row=8, margin=ATLAS_MARGIN, background=(0, 0, 0))
 
-    def export_atlas(self, path: str | os.PathLike, whole_layer: bool = False, progress: Progress = None) -> Path:
+    def export_atlas(self, path: str | os.PathLike, whole_layer: bool = False,
+                     progress: Progress | None = None) -> Path:
         """Save :meth:`atlas` as a PNG file and return its path."""
         path = Path(path).expanduser()
         if path.suffix.lower() != ".png":

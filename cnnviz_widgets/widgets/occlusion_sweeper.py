@@ -33,7 +33,7 @@ def _hex_to_rgb(color: str) -> tuple[int, int, int]:
     value = color.lstrip("#")
     if len(value) != 6:
         raise traitlets.TraitError(f"fill_color must look like '#80a0ff'; got {color!r}")
-    return tuple(int(value[i:i + 2], 16) for i in (0, 2, 4))
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
 class OcclusionSweeper(InspectorWidget):
@@ -149,7 +149,8 @@ class OcclusionSweeper(InspectorWidget):
 
     def compute(self) -> OcclusionSweep:
         """Run (or fetch) the current sweep now, in the caller's thread."""
-        found = self.inspector.results.get_or_compute(self.sweep_key(), lambda: self._sweep_job()(None))
+        job = self._sweep_job()
+        found = self.inspector.results.get_or_compute(self.sweep_key(), lambda: job(lambda done, total: None))
         self.refresh()
         return found
 
@@ -184,6 +185,7 @@ class OcclusionSweeper(InspectorWidget):
         image = self.inspector.image
         if self._needs_drawing("maps", (self.sweep_key(), self.alpha, self.colormap)):
             heat = self.heatmap
+            assert heat is not None   # the sweep is there: _render returned above otherwise
             self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
             self.mask_view.value = display_png(mask_view(image, heat))
         n_steps = sweep.probabilities[0].size
