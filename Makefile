@@ -6,7 +6,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv clean-venv
+.PHONY: lab test docs venv clean-venv test-pythons
 
 venv: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml cnnviz_widgets/_version.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version' 
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[lab,dev,ray]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[lab,dev,ray,docs]"
 	touch $(STAMP)
 
 ## The main job: JupyterLab on the tour notebook (embedded default model, works offline).
@@ -25,6 +25,27 @@ lab: $(STAMP)
 test: $(STAMP)
 	scripts/ensure_chromium.sh
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+## The documentation site in docs/_build/html, built offline with every notebook executed; a warning
+## fails the build (tests/test_docs.py runs the same build, so make test checks it).
+docs: $(STAMP)
+	$(VENV)/bin/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+## The quick tests (not slow, no browser, no Ray) under each supported Python this machine has, each
+## in its own .venv-X.Y; a version that is missing is reported and skipped.
+PYTHONS ?= 3.11 3.13
+test-pythons:
+	@for v in $(PYTHONS); do \
+	  py=$$(command -v python$$v 2>/dev/null && python$$v -c pass 2>/dev/null && command -v python$$v); \
+	  [ -n "$$py" ] || py=$$(ls $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | head -1); \
+	  if [ -z "$$py" ]; then echo "python$$v: not on this machine, skipped"; continue; fi; \
+	  echo "== Python $$v ($$py)"; \
+	  test -x .venv-$$v/bin/python || $$py -m venv .venv-$$v || exit 1; \
+	  .venv-$$v/bin/python -m pip install --quiet --upgrade pip && \
+	  .venv-$$v/bin/python -m pip install --quiet -e ".[dev]" && \
+	  .venv-$$v/bin/python -m pytest -q -m "not slow and not browser" -p no:randomly \
+	    --ignore=tests/browser --ignore=tests/dataset/test_ray.py $(PYTEST_ARGS) || exit 1; \
+	done
 
 clean-venv:
 	rm -rf $(VENV)

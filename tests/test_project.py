@@ -56,11 +56,20 @@ def test_one_version_number_read_by_the_package_the_build_and_the_changelog():
 
 
 def test_ruff_is_clean():
-    """The lint rules of pyproject.toml over the package, tests, benchmarks and scripts."""
+    """The lint rules of pyproject.toml over the package, tests, benchmarks, scripts and lessons."""
     import subprocess
     import sys
 
     ruff = Path(sys.executable).with_name("ruff")
-    result = subprocess.run([str(ruff), "check", "cnnviz_widgets", "tests", "benchmarks", "scripts"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    folders = ["cnnviz_widgets", "tests", "benchmarks", "scripts", "lessons", "docs"]
+    result = subprocess.run([str(ruff), "check", *folders], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_mypy_is_clean():
+    """The type checker over the package, with the settings of pyproject.toml."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]

@@ -85,6 +85,10 @@ def test_every_notebook_is_tested_and_built_by_the_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert list(module.NOTEBOOKS) == EXPECTED
+    for name, lesson in module.NOTEBOOKS.items():   # the committed notebook is the lesson file's, exactly
+        assert (NOTEBOOKS / name).read_text() == module.notebook_text(lesson), (
+            f"notebooks/{name} differs from {lesson.relative_to(ROOT)}: edit the lesson file and run "
+            "scripts/build_notebooks.py")
     tagged = {name: [c for c in nbformat.read(NOTEBOOKS / name, as_version=4).cells
                      if NETWORK_TAG in c.metadata.get("tags", [])] for name in EXPECTED}
     assert {name: len(cells) for name, cells in tagged.items() if cells} == {"05_your_own_model.ipynb": 1}

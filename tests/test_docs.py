@@ -1,0 +1,37 @@
+"""The documentation site builds offline with no warning (the same build as ``make docs``), with
+its API reference, its widget pages and every notebook executed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cnnviz_widgets as cw
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_the_site_builds_without_a_warning_and_shows_what_it_says(tmp_path):
+    out = tmp_path / "html"
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", str(ROOT / "docs"),
+                           str(out)], capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, (done.stdout[-3000:] + done.stderr[-5000:])
+    api = (out / "api.html").read_text()
+    for name in ("ModelInspector", "CamOverlay", "ResultStore", "sanity_check", "scan", "heatmap"):
+        assert f'id="cnnviz_widgets.{name}"' in api, name
+    methods = (out / "methods.html").read_text()
+    for method in cw.HEATMAP_METHODS.values():          # the table comes from the declarations
+        assert method.label in methods, method.label
+    assert (out / "widgets.html").read_text().count("<img") >= 4
+    notebooks = sorted(p.stem for p in (out / "notebooks").glob("*.html"))
+    assert notebooks == sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    tour = (out / "notebooks" / "00_tour.html").read_text()
+    assert "application/vnd.jupyter.widget-state+json" in tour      # executed, with the widgets' state
+    datasets = (out / "notebooks" / "06_datasets.html").read_text()
+    assert re.search(r"accuracy \d+\.\d%", datasets)                 # the scan's printed output
+    assert f"cnnviz-widgets {cw.__version__}" in (out / "index.html").read_text()
