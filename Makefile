@@ -36,7 +36,7 @@ docs: $(STAMP)
 PYTHONS ?= 3.11 3.13
 test-pythons:
 	@for v in $(PYTHONS); do \
-	  py=$$(command -v python$$v 2>/dev/null && python$$v -c pass 2>/dev/null && command -v python$$v); \
+	  py=$$(python$$v -c 'import sys; print(sys.executable)' 2>/dev/null); \
 	  [ -n "$$py" ] || py=$$(ls $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | head -1); \
 	  if [ -z "$$py" ]; then echo "python$$v: not on this machine, skipped"; continue; fi; \
 	  echo "== Python $$v ($$py)"; \

@@ -406,7 +406,7 @@ def reduce_batch(chunk: list[Item], read: list[np.ndarray | str], inspector: Mod
     if label_map is not None:
         labels = np.where(labels >= 0, label_map[np.maximum(labels, 0)], UNLABELLED)
     if (labels >= n_classes).any():
-        raise ArgumentError(f"label {int(labels.max())} is out of range: the model has {n_classes} classes")
+        raise ArgumentError(f"label {int(np.max(labels))} is out of range: the model has {n_classes} classes")
     known = labels >= 0
     partial.update(labels=labels, probabilities=np.asarray(probabilities, np.float32),
                    class_counts=np.bincount(labels[known], minlength=n_classes))

@@ -97,7 +97,7 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 def _scaled_to_unit(values: np.ndarray) -> np.ndarray:
     """Integer or float pixels of a high bit depth, scaled to [0, 1] by their type's range or maximum."""
-    top = 65535.0 if values.max(initial=0) > 255 else 255.0
+    top = 65535.0 if float(np.max(values, initial=0.0)) > 255 else 255.0
     return np.clip(values / top, 0, 1)
 
 
@@ -119,7 +119,7 @@ def _array_to_uint8_rgb(array: np.ndarray) -> np.ndarray:
         values = array.astype(np.float64)
         if not np.isfinite(values).all():
             raise ImageReadError("The image array contains NaN or infinite values")
-        if np.issubdtype(array.dtype, np.floating) and values.max(initial=0) <= 1.0:
+        if np.issubdtype(array.dtype, np.floating) and float(np.max(values, initial=0.0)) <= 1.0:
             values = values * 255.0
         elif array.dtype == np.uint16:
             values = _scaled_to_unit(values) * 255.0
