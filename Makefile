@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml cnnviz_widgets/_version.py
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e ".[lab,dev,ray,docs]"
+	@# jupytext (the lessons' format) brings a JupyterLab extension that Voila fails to load (a console
+	@# error on every page); nothing here uses it, so it is disabled in this environment only
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix jupyterlab-jupytext
 	touch $(STAMP)
 
 ## The main job: JupyterLab on the tour notebook (embedded default model, works offline).
