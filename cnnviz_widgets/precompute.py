@@ -112,8 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         inspector = ModelInspector(load_named_model(args.model, args.weights), preprocess=args.preprocess,
                                    store=args.store)
-        layers = ([r.name for r in inspector.layers if r.kernel_shape is not None and len(r.kernel_shape) == 4]
-                  if args.all_conv else args.patterns)
+        layers = [r.name for r in inspector.layers if r.has_conv2d_kernel] if args.all_conv else args.patterns
         with tqdm(total=1, unit="pattern", desc="patterns") as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total

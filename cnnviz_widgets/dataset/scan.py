@@ -336,8 +336,10 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
                 "data_length": source.length, "data_kind": source.kind,
                 "layer_shapes": {n: list(shape) for n, shape in shapes.items()}}
     state = _State(names, [shapes[n][2] for n in names], n_classes, int(top_k))
-    if store is None and inspector.store is not None and source.identity() is not None:
-        store = inspector.store.scan_folder(ResultStore.key(kind="scan", data=source.identity(), settings=settings))
+    results = inspector.store
+    identity = source.identity() if store is None and results is not None else None
+    if results is not None and identity is not None:
+        store = results.scan_folder(ResultStore.key(kind="scan", data=identity, settings=settings))
     if store is not None:
         manifest = read_manifest(store)
         if manifest is not None:

@@ -88,6 +88,11 @@ class LayerRecord:
         """True for 4-D outputs (H, W, C without the batch axis)."""
         return len(self.output_shape) == 3
 
+    @property
+    def has_conv2d_kernel(self) -> bool:
+        """True for layers with a 2-D convolution kernel (kh, kw, c_in, c_out): filters to show."""
+        return self.kernel_shape is not None and len(self.kernel_shape) == 4
+
 
 @dataclass
 class TracedGraph:

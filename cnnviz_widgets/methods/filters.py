@@ -43,7 +43,7 @@ def first_conv_layer(model: ModelLike) -> str:
     """Qualified name of the first layer that has a 2-D convolution kernel."""
     graph = graph_for(model)
     for record in graph.records:
-        if record.kernel_shape is not None and len(record.kernel_shape) == 4:
+        if record.has_conv2d_kernel:
             return record.name
     raise ArgumentError("The model has no 2-D convolution layer")
 

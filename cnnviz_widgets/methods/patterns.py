@@ -371,8 +371,9 @@ def _stored_maximize(model: ModelLike, graph: TracedGraph, kind: str, target: st
     return np.stack([images[int(k)] for k in indices])
 
 
-def _pattern_graph(model: ModelLike, size: int | None, layer: str) -> tuple[TracedGraph, str]:
-    """(graph at ``size`` x ``size``, the qualified target name in it) for a filter of ``layer``.
+def _pattern_graph(model: ModelLike, size: int | None, layer: str) -> tuple[TracedGraph, str, str]:
+    """(graph at ``size`` x ``size``, the target's name in it, its qualified name in the whole
+    model's graph) for a filter of ``layer``.
 
     A model that cannot run whole at that size (a fixed-size head: VGG16 with its top) is cut
     after the target layer, and only that prefix is traced at the new size: a pattern needs no
@@ -381,12 +382,12 @@ def _pattern_graph(model: ModelLike, size: int | None, layer: str) -> tuple[Trac
     graph = graph_for(model)
     name = layer_name(graph, layer)
     if size is None or (size, size) == tuple(graph.input.shape[1:3]):
-        return graph, name
+        return graph, name, name
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
         raise ArgumentError(f"size must be an int >= 8 or None (the model's input size); got {size!r}")
     shape = (int(size), int(size), graph.input.shape[3])
     try:
-        return graph_for(model, shape), name
+        return graph_for(model, shape), name, name
     except (ValueError, TypeError):
         pass                                     # a fixed-size head: trace the prefix alone
     prefix = cached(graph, ("prefix", name), lambda: keras.Model(graph.input, graph.tensors[name],
@@ -399,7 +400,7 @@ def _pattern_graph(model: ModelLike, size: int | None, layer: str) -> tuple[Trac
                             f"use size=None") from exc
     target = graph.layer_objects[name]
     found = [n for n, layer_object in traced.layer_objects.items() if layer_object is target]
-    return traced, found[-1]
+    return traced, found[-1], name
 
 
 def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] | None = None, *,
@@ -431,7 +432,7 @@ def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] |
     Returns:
         uint8 (n, size, size, 3) (smaller by the recipe's crop).
     """
-    graph, name = _pattern_graph(model, size, layer)
+    graph, name, qualified = _pattern_graph(model, size, layer)
     channels = int(graph.record(name).output_shape[-1])
     if filters is None:
         filters = range(min(64, channels))
@@ -443,7 +444,7 @@ def filter_patterns(model: ModelLike, layer: str, filters: int | Sequence[int] |
                             f"out of range: layer {name!r} has {channels} filters")
     return _stored_maximize(model, graph, "filter_pattern", name, indices, _recipe(recipe, steps), seed,
                             preprocess or default_preprocess(model), batch_size, progress, frames,
-                            label=layer_name(graph_for(model), layer))
+                            label=qualified)
 
 
 def class_pattern(model: ModelLike, class_index: int | Sequence[int], *, steps: int | None = None,

@@ -122,7 +122,7 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
 
     # ------------------------------------------------------------------ layers and pages
     def _on_model_change(self) -> None:
-        self._conv = [r.name for r in self.inspector.layers if r.kernel_shape is not None and len(r.kernel_shape) == 4]
+        self._conv = [r.name for r in self.inspector.layers if r.has_conv2d_kernel]
         if not self._conv:
             self.errors.show("This model has no 2-D convolution layer to show filters of.")
 
