@@ -221,3 +221,18 @@ def test_explore_passes_the_store_to_its_inspector(tmp_path):
     cw.heatmap(dashboard.inspector, dashboard.inspector.batch, "ablation_cam")
     assert len(dashboard.inspector.store) == 1 and "store" in repr(dashboard.inspector)
     dashboard.close()
+
+
+def test_bad_store_and_precompute_arguments_are_refused_with_what_was_received(shapes_model, tmp_path):
+    with pytest.raises(ArgumentError, match="store must be a folder path, a ResultStore or None; got int"):
+        cw.ModelInspector(shapes_model, store=3)
+    with pytest.raises(ArgumentError, match="precompute needs an inspector with a store"):
+        precompute(cw.ModelInspector(shapes_model), ["block1_conv1"])
+    inspector = cw.ModelInspector(shapes_model, store=tmp_path)
+    for refused in (0, -2, True, 2.5):
+        with pytest.raises(ArgumentError, match=f"filters must be a positive int or None .*got {refused!r}"):
+            precompute(inspector, ["block1_conv1"], filters=refused)
+    with pytest.raises(ArgumentError, match="no layers to precompute"):
+        precompute(inspector, [])
+    assert len(inspector.store) == 0                                   # nothing was computed or written
+    assert precompute_main(["default", "--store", str(tmp_path), "--patterns", "no_such_layer", "--steps", "1"]) == 2
