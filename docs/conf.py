@@ -55,12 +55,14 @@ def _copy_notebooks(app) -> None:
 
 
 def _write_generated(app) -> None:
-    """Pages made from the code: the methods table from the registry."""
-    from cnnviz_widgets.methods import methods_table
+    """Parts of pages made from the code: each widget's table of declared traits."""
+    import cnnviz_widgets as cw
+    from cnnviz_widgets.widgets._controls import traits_table
 
     generated = HERE / "_generated"
     generated.mkdir(exist_ok=True)
-    (generated / "methods_table.md").write_text(methods_table() + "\n")
+    for widget in (cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper, cw.DatasetBrowser):
+        (generated / f"traits-{widget.__name__}.md").write_text(traits_table(widget) + "\n")
 
 
 def setup(app) -> None:

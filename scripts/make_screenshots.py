@@ -1,10 +1,11 @@
-"""The README's screenshots, made from the browser tests' step screenshots.
+"""The screenshots of the README and the documentation, made from the browser tests' step screenshots.
 
 Usage: .venv/bin/python scripts/make_screenshots.py [--artifacts artifacts/browser] [--out docs/images]
 
-Without ``--artifacts`` it first runs the JupyterLab browser test (tests/browser/test_lab.py: the
-tour run in JupyterLab in headless Debian Chromium, each dashboard tab opened, then driven) into a
-temporary folder. With it, it reuses the screenshots a test run already left there (``make test``
+Without ``--artifacts`` it first runs the JupyterLab browser tests that save them into a temporary
+folder: tests/browser/test_lab.py (the tour run in JupyterLab in headless Debian Chromium, each
+dashboard tab opened, then driven) and tests/browser/test_dataset.py (notebook 06's DatasetBrowser,
+clicked). With it, it reuses the screenshots a test run already left there (``make test``
 writes them to artifacts/browser). Each chosen step is saved as a 256-colour PNG (Pillow), a
 fraction of the size with no visible loss for a UI. Never downloads a browser.
 """
@@ -22,20 +23,23 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 
-README_IMAGES = {
+SCREENSHOTS = {
     "lab_01_feature_maps.png": "dashboard_0_feature_maps.png",
     "lab_02_filters.png": "dashboard_1_filters.png",
     "lab_03_class_heatmaps.png": "dashboard_2_class_heatmaps.png",
     "lab_04_occlusion.png": "dashboard_3_occlusion.png",
     "lab_05_cam_comparison.png": "cam_comparison.png",
+    "lab_dataset_browser.png": "dataset_browser.png",
 }
-"""Browser-test step screenshot -> README image."""
+"""Browser-test step screenshot -> image in docs/images."""
+BROWSER_TESTS = ("tests/browser/test_lab.py", "tests/browser/test_dataset.py")
+"""The tests whose steps save those screenshots."""
 
 
 def run_browser_test(artifacts: Path) -> None:
-    """Run the JupyterLab browser test, saving its step screenshots to ``artifacts``."""
+    """Run the browser tests that save the screenshots, writing their steps to ``artifacts``."""
     env = {**os.environ, "CNNVIZ_ARTIFACTS": str(artifacts)}
-    command = [sys.executable, "-m", "pytest", "tests/browser/test_lab.py", "-p", "no:cacheprovider", "-q"]
+    command = [sys.executable, "-m", "pytest", *BROWSER_TESTS, "-p", "no:cacheprovider", "-q"]
     if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
         sys.exit("the browser test failed: no screenshots written")
 
@@ -56,11 +60,11 @@ def main() -> None:
         artifacts = args.artifacts or Path(temporary)
         if args.artifacts is None:
             run_browser_test(artifacts)
-        missing = [name for name in README_IMAGES if not (artifacts / name).is_file()]
+        missing = [name for name in SCREENSHOTS if not (artifacts / name).is_file()]
         if missing:
             sys.exit(f"{artifacts} lacks {', '.join(missing)}: run the browser tests first")
         args.out.mkdir(parents=True, exist_ok=True)
-        for step, image in README_IMAGES.items():
+        for step, image in SCREENSHOTS.items():
             save_quantized(artifacts / step, args.out / image)
 
 

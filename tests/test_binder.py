@@ -36,10 +36,11 @@ def test_postbuild_installs_this_package_with_the_lab_extras():
 
 def test_every_notebook_a_link_or_script_names_exists():
     texts = {path: path.read_text() for path in (ROOT / "README.md", BINDER / "README.md", BINDER / "postBuild",
-                                                 ROOT / "docs" / "classroom.md")}
+                                                 ROOT / "docs" / "classroom.md", ROOT / "docs" / "notebooks.md")}
     named = {(path, m) for path, text in texts.items() for m in re.findall(r"notebooks/[\w.-]+\.ipynb", text)}
     assert len({m for _, m in named}) >= 6, "the docs should link every notebook"
     missing = [(path.name, m) for path, m in named if not (ROOT / m).is_file()]
     assert not missing, missing
-    links = re.findall(r"urlpath=(lab/tree|voila/render)/(notebooks/[\w.-]+\.ipynb)", texts[ROOT / "README.md"])
+    notebooks_page = texts[ROOT / "docs" / "notebooks.md"]
+    links = re.findall(r"urlpath=(lab/tree|voila/render)/(notebooks/[\w.-]+\.ipynb)", notebooks_page)
     assert ("lab/tree", "notebooks/00_tour.ipynb") in links and ("voila/render", "notebooks/00_tour.ipynb") in links

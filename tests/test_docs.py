@@ -27,7 +27,16 @@ def test_the_site_builds_without_a_warning_and_shows_what_it_says(tmp_path):
     methods = (out / "methods.html").read_text()
     for method in cw.HEATMAP_METHODS.values():          # the table comes from the declarations
         assert method.label in methods, method.label
-    assert (out / "widgets.html").read_text().count("<img") >= 4
+    from cnnviz_widgets.widgets._controls import declared_controls
+
+    pages = {"layer-browser": cw.LayerBrowser, "filter-gallery": cw.FilterGallery, "cam-overlay": cw.CamOverlay,
+             "occlusion-sweeper": cw.OcclusionSweeper, "dataset-browser": cw.DatasetBrowser, "dashboard": cw.Dashboard}
+    assert {p.stem for p in (ROOT / "docs" / "widgets").glob("*.md")} == set(pages)
+    for name, widget in pages.items():              # one page per widget: its screenshot and its declared traits
+        html = (out / "widgets" / f"{name}.html").read_text()
+        assert "<img" in html and f'class="sig-name descname"><span class="pre">{widget.__name__}<' in html, name
+        for trait in declared_controls(widget):
+            assert f"<code class=\"docutils literal notranslate\"><span class=\"pre\">{trait}</span>" in html, trait
     notebooks = sorted(p.stem for p in (out / "notebooks").glob("*.html"))
     assert notebooks == sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
     tour = (out / "notebooks" / "00_tour.html").read_text()

@@ -1,4 +1,4 @@
-"""`voila notebooks/00_tour.ipynb` (the README's command) serves the tour as an app without code.
+"""`voila notebooks/00_tour.ipynb` (the command of docs/sharing.md) serves the tour as an app without code.
 
 Over HTTP only: the page Voila returns has run the notebook and holds the widget views with no
 error and no source code. That the views then render and react in a browser is the browser

@@ -18,7 +18,7 @@ class ChannelStatistics:
         max: float32 (C,): largest activation of each channel.
         sparsity: float32 (C,) in [0, 1]: fraction of positions where the channel is zero.
         ranking: int (C,): channel indices, most active (highest mean) first.
-        blank_fraction: fraction of channels that are zero everywhere ("blank" in the seeds).
+        blank_fraction: fraction of channels that are zero everywhere (the Keras tutorial's "blank" channels).
     """
 
     mean: np.ndarray

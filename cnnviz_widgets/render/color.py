@@ -31,7 +31,7 @@ def normalize(values: np.ndarray, *, low: float | None = None, high: float | Non
 def normalize_channels(maps: np.ndarray, mode: str = "per_channel") -> np.ndarray:
     """Scale a feature map (H, W, C) to [0, 1] channel by channel or with one shared range.
 
-    ``"per_channel"`` follows the seeds (each channel stretched to its own range; blank
+    ``"per_channel"`` follows the Keras tutorials (each channel stretched to its own range; blank
     channels stay black); ``"shared"`` uses the layer's range, so weak channels look weak.
 
     Returns:

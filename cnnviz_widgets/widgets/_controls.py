@@ -93,6 +93,16 @@ def declared_controls(cls: type[traitlets.HasTraits]) -> dict[str, ControlSpec]:
     return dict(sorted(found.items(), key=lambda item: item[1].order))
 
 
+def traits_table(cls: type[traitlets.HasTraits]) -> str:
+    """A Markdown table of the declared traits of ``cls``: name, default and help, in declaration
+    order (the documentation's widget pages print it)."""
+    rows = ["| trait | default | what it sets |", "|---|---|---|"]
+    for name in declared_controls(cls):
+        trait = cls.class_traits()[name]
+        rows.append(f"| `{name}` | `{trait.default()!r}` | {(trait.help or '').replace('|', '/')} |")
+    return "\n".join(rows)
+
+
 def check_declared(widget: traitlets.HasTraits, proposal: dict) -> Any:
     """traitlets cross-validator shared by every declared trait: runs the trait's own check."""
     spec: ControlSpec = proposal["trait"].metadata["control"]

@@ -34,7 +34,7 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
     Args:
         inspector: the shared :class:`ModelInspector` (None: a new one on the default model).
         layer: initial layer (default: the last spatial layer).
-        images_per_row: channels per row of the grid (16, as in the seeds).
+        images_per_row: channels per row of the grid (16, as in the Keras tutorial).
     """
 
     layer = control(
@@ -50,7 +50,8 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
                           layout=widgets.Layout(width="520px"))
     colormap = colormap_trait("viridis")
     normalization = control(
-        traitlets.Unicode("per_channel", help="'per_channel' (as the seeds) or 'shared' (layer range)."),
+        traitlets.Unicode("per_channel", help="'per_channel' (each channel scaled to its own range, as the Keras "
+                                              "tutorial) or 'shared' (the layer's range)."),
         check=checks.among(NORMALIZATIONS), attribute="normalization_buttons",
         make=lambda w: widgets.ToggleButtons(options=NORMALIZATIONS, style={"button_width": "105px"},
                                              tooltips=["each channel stretched to its own range",

@@ -17,7 +17,7 @@ import pytest
 from tests.browser.harness import INSTALL_HINT, ROOT, TIMINGS, chromium_path
 
 ARTIFACTS = Path(os.environ.get("CNNVIZ_ARTIFACTS", ROOT / "artifacts" / "browser"))
-"""Where the browser tests save a screenshot of each step (git-ignored; the README's screenshots
+"""Where the browser tests save a screenshot of each step (git-ignored; the documentation's screenshots
 are made from these by scripts/make_screenshots.py)."""
 
 

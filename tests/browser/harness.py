@@ -1,7 +1,7 @@
 """Real-browser harness: JupyterLab or Voila on loopback, driven by Debian's Chromium via Playwright.
 
 Used by the browser tests (whose step screenshots ``scripts/make_screenshots.py`` turns into
-the README's) and by ``tests/test_voila.py``. Never downloads a browser
+the documentation's screenshots) and by ``tests/test_voila.py``. Never downloads a browser
 (``playwright install`` cannot work offline): it uses ``/usr/bin/chromium`` (or
 ``$CNNVIZ_CHROMIUM``). Servers run on 127.0.0.1 on a free port, with no token, in a temporary
 root that holds copies of the notebooks; every wait is bounded and a failure carries the tail
@@ -89,7 +89,7 @@ class NotebookServer:
                        f"--ServerApp.root_dir={self.root}"]
             if os.geteuid() == 0:
                 command.append("--allow-root")
-        else:  # the README's command: voila notebooks/00_tour.ipynb (one notebook, served at /)
+        else:  # the documented command: voila notebooks/00_tour.ipynb (one notebook, served at /)
             command = [str(bin_dir / "voila"), str(self.root / self.notebook), "--no-browser", f"--port={self.port}",
                        "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
         log = self.log_path.open("w")

@@ -45,17 +45,18 @@ def test_chromium_is_launched_with_the_offline_flags():
                               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def test_every_readme_screenshot_comes_from_a_step_the_lab_test_saves():
+def test_every_screenshot_comes_from_a_step_a_browser_test_saves():
     spec = importlib.util.spec_from_file_location("make_screenshots", ROOT / "scripts" / "make_screenshots.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    readme_images = set(re.findall(r"docs/images/([\w.]+\.png)", (ROOT / "README.md").read_text()))
-    assert readme_images == set(script.README_IMAGES.values())
-    lab_test = (ROOT / "tests" / "browser" / "test_lab.py").read_text()
+    pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "docs" / "widgets").glob("*.md")]
+    shown = {image for path in pages for image in re.findall(r"images/([\w.]+\.png)\)", path.read_text())}
+    assert shown == set(script.SCREENSHOTS.values())
+    tests = "".join((ROOT / test).read_text() for test in script.BROWSER_TESTS)
     tab_steps = {f"lab_{i + 1:02d}_{title.lower().replace(' ', '_')}.png" for i, title in enumerate(TABS)}
-    for step in script.README_IMAGES:
-        assert step in tab_steps or f'"{step[4:-4]}"' in lab_test, step
-    assert all((ROOT / "docs" / "images" / image).is_file() for image in readme_images)
+    for step in script.SCREENSHOTS:
+        assert step in tab_steps or f'"{step[4:-4]}"' in tests, step
+    assert all((ROOT / "docs" / "images" / image).is_file() for image in shown)
 
 
 def test_only_understood_console_errors_are_tolerated():

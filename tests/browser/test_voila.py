@@ -1,4 +1,4 @@
-"""The tour as a Voila app (the README's `voila notebooks/00_tour.ipynb`), in headless Chromium:
+"""The tour as a Voila app (docs/sharing.md's `voila notebooks/00_tour.ipynb`), in headless Chromium:
 the same widgets render with their pictures and charts, and a key press on a slider redraws."""
 
 from __future__ import annotations

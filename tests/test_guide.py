@@ -1,4 +1,5 @@
-"""Every command and code block of the README is exercised: run here, or by the test named below.
+"""Every command and code block of the README and of the documentation pages (docs/) is
+exercised: run here, or by the test named below.
 
 ``test_every_block_is_covered`` fails when a block is added that no test knows about.
 """
@@ -11,55 +12,101 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cnnviz_widgets as cw
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+PAGES = {path: path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+         if not {"_build", "_generated", "notebooks"} & set(path.relative_to(ROOT).parts)}
+"""The README and the documentation's own pages (not the build's output or the notebook copies)."""
+README = PAGES[ROOT / "README.md"]
 
 
-def _blocks() -> list[str]:
-    """The README's fenced blocks, each without the indentation of its fence."""
-    found = re.findall(r"^( *)```\w*\n(.*?)^\1```", README, re.S | re.M)
-    return ["\n".join(line[len(indent):] for line in body.splitlines()) for indent, body in found]
+def page(name: str) -> str:
+    """The text of ``docs/<name>``."""
+    return PAGES[ROOT / "docs" / name]
 
 
 COVERED = {
     # marker found in the block -> where it is exercised
     "make lab\nmake test": "tests/test_project.py (the two set-up commands) and .ci/run",
     "dashboard.show(\"Class heatmaps\")": "test_quick_start",
+    "cw.CamOverlay(inspector, method=\"grad_cam_plus_plus\")             # one widget": "test_getting_started_lines",
     "cw.load_default_model().save(\"shapes.keras\")": "test_your_own_model",
     "VGG16(weights=\"imagenet\")": "test_network_line_is_valid (needs the network to run)",
     "inspector.activations(\"block3_conv2\")": "test_model_inspector_lines",
     "cats_vs_dogs = keras.Model(": "test_models_and_heads_block",
     "result = cw.scan(inspector, shapes": "test_scan_block",
-    "m.grad_cam(inspector, x)": "test_readme_methods_example_runs_and_says_what_it_claims",
-    "cam.wait()": "test_readme_widgets_example_runs_and_says_what_it_claims",
+    "m.grad_cam(inspector, x)": "test_methods_example_runs_and_says_what_it_claims",
+    "cam.wait()": "test_widgets_example_runs_and_says_what_it_claims",
+    "browser.normalization = \"shared\"": "test_widget_pages",
+    "gallery.export_atlas(\"atlas.png\")": "test_widget_pages",
+    "cam.compare = (": "test_widget_pages",
+    "sweeper.step = 20": "test_widget_pages",
+    "triangles = browser.show_cell(2, 2)": "test_widget_pages",
+    "dashboard.show(\"Occlusion\")": "test_widget_pages",
     "-m cnnviz_widgets.export notebooks/00_tour.ipynb -o tour.html": "test_export_command",
     "voila notebooks/00_tour.ipynb": "tests/test_voila.py (the same command, served and checked)",
     "cnnviz_widgets/": "the repository layout (a listing, not a command)",
     '@declare("my_cam"': "test_adding_a_method_block",
     'store="cnnviz-store"': "test_store_block",
     "-m cnnviz_widgets.precompute VGG16": "test_precompute_commands",
+    "/hub/user-redirect/git-pull?repo=": "test_the_nbgitpuller_link",
 }
 
 
-def block(marker: str) -> str:
-    matches = [body for body in _blocks() if marker in body]
-    assert len(matches) == 1, f"expected one README block with {marker!r}, found {len(matches)}"
+def code_blocks() -> list[tuple[Path, str]]:
+    """Every (page, fenced block) that is code, not a MyST directive (``{toctree}``, ``{include}``...),
+    each without the indentation of its fence."""
+    found = []
+    for path, text in PAGES.items():
+        for indent, lang, body in re.findall(r"^( *)```([^\n]*)\n(.*?)^\1```", text, re.S | re.M):
+            if not lang.startswith("{"):
+                found.append((path, "\n".join(line[len(indent):] for line in body.splitlines())))
+    return found
+
+
+def block(marker: str, where: str | None = None) -> str:
+    """The one code block holding ``marker`` (in the page ``where``, relative to the repository, if given)."""
+    matches = [body for path, body in code_blocks()
+               if marker in body and (where is None or path == ROOT / where)]
+    assert len(matches) == 1, f"expected one block with {marker!r}, found {len(matches)}"
     return matches[0]
 
 
+def section(text: str, heading: str) -> str:
+    """The part of a page under ``## heading``, up to the next heading of that level."""
+    return text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+
+
 def test_every_block_is_covered():
-    blocks = _blocks()
-    assert len(blocks) >= 10
-    for body in blocks:
-        assert any(marker in body for marker in COVERED), f"README block not exercised by any test:\n{body}"
+    blocks = code_blocks()
+    assert len(blocks) >= 20
+    for path, body in blocks:
+        assert any(marker in body for marker in COVERED), f"{path.relative_to(ROOT)}: block not exercised:\n{body}"
+
+
+def test_the_readme_is_a_front_page_that_links_every_page():
+    headings = re.findall(r"^## (.*)$", README, re.M)
+    assert headings == ["Set-up", "Quick start", "Documentation"]
+    assert README.count("![") == 1                           # one screenshot
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)", README))
+    pages = {path.name for path in (ROOT / "docs").glob("*.md")} - {"index.md", "changelog.md", "api.md"}
+    assert pages <= linked, pages - linked
+    toctree = page("index.md").split("{toctree}", 1)[1]
+    assert {name.removesuffix(".md") for name in pages | {"api.md", "changelog.md"}} <= set(toctree.split())
+
+
+def test_the_quick_start_is_the_same_everywhere():
+    quick = block('dashboard.show("Class heatmaps")', "README.md")
+    for where in ("docs/index.md", "docs/getting-started.md"):
+        assert block('dashboard.show("Class heatmaps")', where) == quick, where
 
 
 def test_quick_start_is_three_lines_and_opens_the_heatmap_tab():
-    code = block('dashboard.show("Class heatmaps")')
+    code = block('dashboard.show("Class heatmaps")', "README.md")
     assert len([line for line in code.splitlines() if line.strip()]) == 3
     namespace: dict = {}
     exec(compile(code, "README.md (Quick start)", "exec"), namespace)
@@ -70,9 +117,55 @@ def test_quick_start_is_three_lines_and_opens_the_heatmap_tab():
     assert dashboard.cams.classes.describe().startswith("circle")
 
 
+def test_getting_started_lines():
+    namespace: dict = {"cw": cw}
+    exec(compile(block("# one widget"), "docs (getting started)", "exec"), namespace)
+    assert namespace["heat"].shape == (1, 96, 96) and namespace["heat"].max() == 1.0
+    assert float(namespace["heat"].min()) >= 0.0
+
+
+def _run_page_block(marker: str, namespace: dict, wait: str) -> dict:
+    exec(compile(block(marker), f"docs (the page of {wait})", "exec"), namespace)
+    assert namespace[wait].wait(300), wait
+    return namespace
+
+
+def test_widget_pages(tmp_path, monkeypatch):
+    """The example on each widget's page runs and does what its comments say."""
+    monkeypatch.chdir(tmp_path)
+    inspector = cw.ModelInspector()
+    ns = _run_page_block('browser.normalization = "shared"', {"cw": cw, "inspector": inspector}, "browser")
+    per_channel = cw.LayerBrowser(inspector, layer="block1_conv1", channel=7)
+    assert per_channel.wait(60) and ns["browser"].channel == 7
+    assert ns["browser"].png != per_channel.png              # one range for the layer draws another picture
+
+    ns = _run_page_block("gallery.page = 1", {"cw": cw, "inspector": inspector}, "gallery")
+    gallery = ns["gallery"]
+    assert gallery.page == 1 and gallery.page_filters() == list(range(16, 32))
+    atlas = cw.render.decode_png(Path("atlas.png").read_bytes())
+    assert atlas.ndim == 3 and atlas.std() > 5                # the page's patterns, not a blank grid
+
+    ns = _run_page_block("cam.compare = (", {"cw": cw, "inspector": inspector}, "cam")
+    assert ns["cam"].classes.describe().startswith("star")
+    assert ns["cam"].compare == ("grad_cam", "score_cam", "smoothgrad")
+
+    ns = _run_page_block("sweeper.step = 20", {"cw": cw, "inspector": inspector}, "sweeper")
+    assert ns["sweeper"].sweep.grid.shape == (1, 11, 11) and ns["sweeper"].step == 20   # (96 - 16) / 8 + 1
+
+    ns = _run_page_block("triangles = browser.show_cell(2, 2)", {"cw": cw, "inspector": inspector}, "browser")
+    scan, triangles = ns["browser"].scan, ns["triangles"]
+    assert triangles and all(scan.labels[i] == 2 and scan.predictions[i] == 2 for i in triangles)
+    assert np.array_equal(inspector.image, ns["browser"].image(triangles[0]))
+    assert inspector.top_k(1)[0].name == "triangle"
+
+    ns = _run_page_block('dashboard.show("Occlusion")', {"cw": cw}, "dashboard")
+    assert ns["dashboard"].tabs.selected_index == ns["dashboard"].tab_titles.index("Occlusion")
+    assert len(list(tmp_path.glob("cnnviz_*.png"))) == 1
+
+
 def test_model_inspector_lines():
     namespace: dict = {"cw": cw}
-    exec(compile(block('inspector.activations("block3_conv2")'), "README.md (ModelInspector)", "exec"), namespace)
+    exec(compile(block('inspector.activations("block3_conv2")'), "docs (ModelInspector)", "exec"), namespace)
     inspector = namespace["inspector"]
     assert inspector.top_k(3)[0].name == "circle"
     assert inspector.activations("block3_conv2").shape == (12, 12, 96)
@@ -82,7 +175,7 @@ def test_model_inspector_lines():
 def test_your_own_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(block('cw.load_default_model().save("shapes.keras")'), "README.md (own model)", "exec"), namespace)
+    exec(compile(block('cw.load_default_model().save("shapes.keras")'), "docs (own model)", "exec"), namespace)
     assert (tmp_path / "shapes.keras").is_file()
     for name in ("from_file", "no_input"):
         dashboard = namespace[name]
@@ -96,7 +189,7 @@ def test_your_own_model(tmp_path, monkeypatch):
 def test_network_line_is_valid():
     """It cannot run offline: check that it compiles and that every name it uses exists."""
     code = block('VGG16(weights="imagenet")')
-    compile(code, "README.md (ImageNet)", "exec")
+    compile(code, "docs (ImageNet)", "exec")
     import keras
 
     assert callable(cw.explore) and callable(keras.applications.VGG16)
@@ -123,10 +216,10 @@ def test_export_command(tmp_path):
     assert len(images) >= 10
 
 
-def test_readme_methods_example_runs_and_says_what_it_claims(capsys):
+def test_methods_example_runs_and_says_what_it_claims(capsys):
     code = block("m.grad_cam(inspector, x)")
     namespace: dict = {}
-    exec(compile(code, "README.md (Methods)", "exec"), namespace)
+    exec(compile(code, "docs (Methods)", "exec"), namespace)
     assert namespace["heat"].shape == (1, 96, 96) and namespace["heat"].max() == 1.0
     assert namespace["sweep"].grid.shape == (1, 15, 15)
     assert namespace["tiles"].shape == (16, 96, 96, 3)
@@ -134,10 +227,10 @@ def test_readme_methods_example_runs_and_says_what_it_claims(capsys):
     assert cw.methods.default_cam_layer(namespace["inspector"])[0] == "block3_conv2"
 
 
-def test_readme_widgets_example_runs_and_says_what_it_claims():
+def test_widgets_example_runs_and_says_what_it_claims():
     code = block("cam.wait()")
     namespace: dict = {}
-    exec(compile(code, "README.md (Widgets)", "exec"), namespace)
+    exec(compile(code, "docs (Widgets)", "exec"), namespace)
     cam, browser, inspector = namespace["cam"], namespace["browser"], namespace["inspector"]
     assert cam.heatmap.shape == (96, 96) and cam.classes.describe().startswith("star")
     assert namespace["png"][:8] == b"\x89PNG\r\n\x1a\n"
@@ -146,7 +239,7 @@ def test_readme_widgets_example_runs_and_says_what_it_claims():
 
 def test_models_and_heads_block():
     namespace: dict = {}
-    exec(compile(block("cats_vs_dogs = keras.Model("), "README.md (Models and heads)", "exec"), namespace)
+    exec(compile(block("cats_vs_dogs = keras.Model("), "docs (Models and heads)", "exec"), namespace)
     inspector = namespace["inspector"]
     assert inspector.head == "binary" and inspector.class_names == ("cat", "dog")
     p = float(inspector.probabilities[1])
@@ -155,17 +248,15 @@ def test_models_and_heads_block():
 
 
 def test_the_heads_table_is_the_heads_registry():
-    section = README.split("## Models and heads", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    rows = re.findall(r"^\| `(\w+)` \|", section(page("inspector.md"), "Models and heads"), re.M)
     assert rows == list(cw.HEADS)
 
 
 def test_the_widget_table_lists_every_declared_trait():
     from cnnviz_widgets.widgets._controls import declared_controls
 
-    section = README.split("## Widgets", 1)[1].split("\n## ", 1)[0]
     for widget in (cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper, cw.DatasetBrowser):
-        row = next(line for line in section.splitlines() if line.startswith(f"| `{widget.__name__}(inspector"))
+        row = next(line for line in page("widgets.md").splitlines() if f"`{widget.__name__}(inspector" in line)
         listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
         assert listed == set(declared_controls(widget)), widget.__name__
 
@@ -173,7 +264,7 @@ def test_the_widget_table_lists_every_declared_trait():
 def test_scan_block(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(block("result = cw.scan(inspector, shapes"), "README.md (Across a dataset)", "exec"), namespace)
+    exec(compile(block("result = cw.scan(inspector, shapes"), "docs (Across a dataset)", "exec"), namespace)
     result, dashboard = namespace["result"], namespace["dashboard"]
     assert result.confusion.shape == (6, 6) and result.confusion.sum() == 300 and result.accuracy > 0.95
     assert len(result.top_examples("block3_conv2", 5)) == 9
@@ -184,10 +275,11 @@ def test_scan_block(tmp_path, monkeypatch):
 
 def test_the_methods_table_is_generated_from_the_declarations():
     sys.path.insert(0, str(ROOT / "scripts"))
-    from build_readme import with_methods_table
+    from build_methods_table import with_methods_table
 
-    assert with_methods_table(README) == README, "run: python scripts/build_readme.py"
-    rows = re.findall(r"^\| `(\w+)` \| ", README.split("<!-- methods-table:start -->", 1)[1], re.M)
+    methods = page("methods.md")
+    assert with_methods_table(methods) == methods, "run: python scripts/build_methods_table.py"
+    rows = re.findall(r"^\| `(\w+)` \| ", methods.split("<!-- methods-table:start -->", 1)[1], re.M)
     assert rows[:len(cw.HEATMAP_METHODS)] == list(cw.HEATMAP_METHODS)
 
 
@@ -196,7 +288,7 @@ def test_adding_a_method_block():
 
     namespace = {"declare": declare, "Option": Option}
     try:
-        exec(compile(block('@declare("my_cam"'), "README.md (Adding a method)", "exec"), namespace)
+        exec(compile(block('@declare("my_cam"'), "docs (Adding a method)", "exec"), namespace)
         spec = HEATMAP_METHODS["my_cam"]
         assert spec.family == "cam" and spec.uses_layer and [o.name for o in spec.options] == ["sharpness"]
         assert spec.checked_options({"sharpness": 3}) == {"sharpness": 3.0}
@@ -225,7 +317,9 @@ def test_precompute_commands(tmp_path, monkeypatch):
     from cnnviz_widgets.precompute import build_parser, main
 
     prefix = ".venv/bin/python -m cnnviz_widgets.precompute "
-    lines = [line for line in block("-m cnnviz_widgets.precompute VGG16").splitlines() if line.strip()]
+    lines = [line for line in block("-m cnnviz_widgets.precompute VGG16", "docs/store.md").splitlines() if line.strip()]
+    classroom = block("-m cnnviz_widgets.precompute VGG16", "docs/classroom.md").strip()
+    assert classroom.removeprefix("python ") == lines[0].removeprefix(".venv/bin/python ")
     assert len(lines) == 2 and all(line.startswith(prefix) for line in lines)
     first, second = (build_parser().parse_args(line[len(prefix):].split()) for line in lines)
     assert (first.model, first.all_conv, first.filters, first.store) == ("VGG16", True, 64, "course-store")
@@ -235,3 +329,14 @@ def test_precompute_commands(tmp_path, monkeypatch):
     argv = lines[1][len(prefix):].replace("block3_conv1 block4_conv1", "block2_conv1 block3_conv1").split()
     assert main([*argv, "--filters", "2", "--steps", "2"]) == 0
     assert len(cw.ResultStore("course-store")) == 4
+
+
+def test_the_nbgitpuller_link():
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    link = block("/hub/user-redirect/git-pull?repo=").strip()
+    query = parse_qs(urlsplit(link).query)
+    assert unquote(query["repo"][0]) == "https://github.com/<owner>/<repo>" and query["branch"] == ["main"]
+    urlpath = unquote(query["urlpath"][0])
+    assert urlpath.startswith("lab/tree/<repo>/")
+    assert (ROOT / urlpath.removeprefix("lab/tree/<repo>/")).is_file()
