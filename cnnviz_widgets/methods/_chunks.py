@@ -23,11 +23,14 @@ def chunk_size(graph: TracedGraph, budget_bytes: int = _CHUNK_BUDGET_BYTES, *, b
     a forward-only method (``backward=False``: RISE's masked copies) gets twice as many, up to
     eight times the usual cap, since a larger batch is faster on a CPU.
     """
-    per_image = 0
-    for record in graph.records:
-        per_image += int(np.prod([d or 1 for d in record.output_shape]))
-    per_image = (2 if backward else 1) * 4 * max(per_image, 1)
-    return int(np.clip(budget_bytes // per_image, 1, _MAX_CHUNK if backward else 8 * _MAX_CHUNK))
+    key = ("chunk_size", budget_bytes, backward)
+    size = graph.derived.get(key)       # counted once per graph: a method on a small model takes ~1 ms
+    if size is None:
+        per_image = sum(int(np.prod([d or 1 for d in record.output_shape])) for record in graph.records)
+        per_image = (2 if backward else 1) * 4 * max(per_image, 1)
+        size = int(np.clip(budget_bytes // per_image, 1, _MAX_CHUNK if backward else 8 * _MAX_CHUNK))
+        graph.derived.put(key, size)
+    return size
 
 
 def run_chunked(fn: Callable[..., np.ndarray], items: np.ndarray, size: int,

@@ -194,14 +194,20 @@ def _rise_upsample(grids: np.ndarray, shifts: np.ndarray, size: tuple[int, int],
 
 def _rise_visible(grids: tf.Tensor, shifts: tf.Tensor, size: tuple[int, int], cells: int) -> tf.Tensor:
     """Grids (M, cells, cells) upsampled bilinearly to (cells + 1) cell sizes, each cropped to
-    (H, W) at its shift (M, 2): the visible fraction of every pixel, (M, H, W)."""
+    (H, W) at its shift (M, 2): the visible fraction of every pixel, (M, H, W).
+
+    One ``crop_and_resize`` samples each mask's crop straight from its grid, at the coordinates a
+    half-pixel-centre resize of the whole grid would use; the grid is padded with its edge values,
+    which gives that resize's clamping at the borders (equal to resize-then-crop, in half the time).
+    """
     h, w = size
     ch, cw = -(-h // cells), -(-w // cells)
-    big = tf.image.resize(grids[..., None], ((cells + 1) * ch, (cells + 1) * cw), method="bilinear")[..., 0]
-    rows = shifts[:, :1] + tf.range(h)[None]                                  # (M, H)
-    cols = shifts[:, 1:] + tf.range(w)[None]                                  # (M, W)
-    big = tf.gather(big, rows, axis=1, batch_dims=1)                          # (M, H, big W)
-    return tf.gather(big, cols, axis=2, batch_dims=1)                         # (M, H, W)
+    step_y, step_x = cells / ((cells + 1) * ch), cells / ((cells + 1) * cw)     # grid cells per output pixel
+    padded = tf.pad(grids[..., None], [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+    start = tf.cast(shifts, tf.float32) + 0.5
+    top, left = start[:, 0] * step_y + 0.5, start[:, 1] * step_x + 0.5       # - 0.5 (half pixel) + 1 (the pad)
+    boxes = tf.stack([top, left, top + (h - 1) * step_y, left + (w - 1) * step_x], axis=1) / (cells + 1)
+    return tf.image.crop_and_resize(padded, boxes, tf.range(tf.shape(grids)[0]), (h, w))[..., 0]
 
 
 def _rise_fn(graph, cells: int):

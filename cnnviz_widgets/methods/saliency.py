@@ -293,14 +293,16 @@ def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassInde
 
 @tf.RegisterGradient("CnnvizGuidedRelu")
 def _guided_relu_gradient(op, grad):
-    """Only positive gradients pass, and only where the ReLU was active."""
-    return tf.where(op.outputs[0] > 0, tf.nn.relu(grad), tf.zeros_like(grad))
+    """Only positive gradients pass, and only where the ReLU was active: ReLU's own fused gradient
+    kernel (it passes where its second argument is > 0; the output is > 0 where the input is)
+    applied to the positive part of the incoming gradient."""
+    return tf.raw_ops.ReluGrad(gradients=tf.nn.relu(grad), features=op.outputs[0])
 
 
 @tf.RegisterGradient("CnnvizGuidedRelu6")
 def _guided_relu6_gradient(op, grad):
-    active = (op.outputs[0] > 0) & (op.outputs[0] < 6)
-    return tf.where(active, tf.nn.relu(grad), tf.zeros_like(grad))
+    """As for ReLU, where 0 < output < 6."""
+    return tf.raw_ops.Relu6Grad(gradients=tf.nn.relu(grad), features=op.outputs[0])
 
 
 GUIDED_OVERRIDES = {"Relu": "CnnvizGuidedRelu", "Relu6": "CnnvizGuidedRelu6"}

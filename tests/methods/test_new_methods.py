@@ -160,6 +160,32 @@ def test_guided_backprop_matches_a_custom_gradient_relu_and_leaves_other_gradien
         np.testing.assert_array_equal(kept, now)
 
 
+def test_guided_backprop_through_relu6_passes_only_where_the_unit_is_between_0_and_6():
+    """MobileNet's ReLU6: the guided gradient passes where 0 < output < 6 and is positive."""
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((8, 8, 1))
+    conv = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inp)
+    out = keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.ReLU(max_value=6.0)(conv)))
+    model = keras.Model(inp, out)
+    x = (np.random.default_rng(0).standard_normal((2, 8, 8, 1)) * 8).astype(np.float32)
+
+    @tf.custom_gradient
+    def guided_relu6(z):
+        y = tf.nn.relu6(z)
+        return y, lambda dy: tf.where((y > 0) & (y < 6), tf.nn.relu(dy), 0.0)
+
+    kernel, bias = model.get_layer("conv").get_weights()
+    dense_kernel, dense_bias = model.layers[-1].get_weights()
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        h = guided_relu6(tf.nn.conv2d(xt, kernel, 1, "SAME") + bias)
+        score = (tf.reshape(h, (2, -1)) @ dense_kernel + dense_bias)[:, 1]
+    expected = tape.gradient(score, xt).numpy()
+    assert np.mean(np.asarray(tf.nn.conv2d(x, kernel, 1, "SAME") + bias) > 6) > 0.05   # it reaches the upper cut
+    np.testing.assert_allclose(guided_gradients(model, x, 1), expected, atol=1e-5)
+
+
 def test_guided_grad_cam_is_guided_backprop_times_grad_cam(tiny):
     model, x, classes = tiny
     cam = heatmap(model, x, "grad_cam", classes, "relu2")
@@ -226,6 +252,20 @@ def test_rise_matches_its_formula_over_the_same_masks(tiny):
     np.testing.assert_allclose(rise(model, x, classes, masks=40, cells=4, seed=3), _normalised(expected), atol=1e-3)
     with pytest.raises(ArgumentError, match="keep must be in"):
         rise(model, x, classes, keep=1.0)
+
+
+@pytest.mark.parametrize("size, cells", [((32, 32), 4), ((30, 45), 7), ((96, 96), 7), ((17, 9), 3)])
+def test_rise_masks_are_the_grid_upsampled_whole_then_cropped(size, cells):
+    """The paper's recipe done literally: each grid resized (half-pixel bilinear) to (cells + 1)
+    cell sizes, then cropped at its shift; the compiled masks must equal it."""
+    from cnnviz_widgets.methods.occlusion import _rise_draws
+
+    h, w = size
+    grids, shifts = _rise_draws(25, size, cells, 0.5, 11)
+    ch, cw = -(-h // cells), -(-w // cells)
+    big = tf.image.resize(grids[..., None], ((cells + 1) * ch, (cells + 1) * cw), method="bilinear").numpy()[..., 0]
+    expected = np.stack([b[dy:dy + h, dx:dx + w] for b, (dy, dx) in zip(big, shifts, strict=True)])
+    np.testing.assert_allclose(rise_masks(25, size, cells=cells, keep=0.5, seed=11), expected, atol=1e-6)
 
 
 def _traced_net():
