@@ -236,12 +236,17 @@ def _tail_model(graph: TracedGraph, layer: str):
     return cached(graph, ("tail", layer), build)
 
 
-def _tail_chunk(tail, budget_bytes: int = 768 * 2**20, most: int = 1024) -> int:
+def _tail_chunk(graph: TracedGraph, layer: str, budget_bytes: int = 768 * 2**20, most: int = 1024) -> int:
     """Ablated copies per call: what the layers after the target need for one copy (float32, with
     room for their temporaries) fits ``budget_bytes`` times, at most ``most``. These layers are
-    small next to a whole network, so far more copies fit than whole images."""
-    per_copy = sum(int(np.prod([d or 1 for d in layer.output.shape[1:]])) for layer in tail.layers)
-    return int(np.clip(budget_bytes // (8 * max(per_copy, 1)), 1, most))
+    small next to a whole network, so far more copies fit than whole images. Counted once per
+    graph and layer."""
+    def build():
+        tail = _tail_model(graph, layer)
+        per_copy = sum(int(np.prod([d or 1 for d in part.output.shape[1:]])) for part in tail.layers)
+        return int(np.clip(budget_bytes // (8 * max(per_copy, 1)), 1, most))
+
+    return cached(graph, ("tail_chunk", layer, budget_bytes, most), build)
 
 
 def _ablation_fn(graph: TracedGraph, layer: str):
@@ -310,9 +315,9 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     """
     graph, x = prepare(model, x)
     layer = spatial_layer(graph, layer, "Ablation-CAM")
-    tail = _tail_model(graph, layer)
+    _tail_model(graph, layer)          # refuses a layer that does not cut the network, before any work
     classes = class_indices(graph, x, class_index)
-    copies = batch_size or _tail_chunk(tail)
+    copies = batch_size or _tail_chunk(graph, layer)
     acts = layer_activations(model, graph, x, layer, batch_size)   # (N, h, w, K)
     active = [np.flatnonzero(np.abs(a).reshape(-1, a.shape[-1]).max(axis=0) > 0) for a in acts]
     total, done = sum(len(c) for c in active), 0
