@@ -1,6 +1,6 @@
 """Benchmark: all activations of one image, ModelInspector vs the tutorials' way.
 
-The seeds build ``keras.Model(model.inputs, layer.output)`` and call ``predict`` (one
+The tutorials build ``keras.Model(model.inputs, layer.output)`` and call ``predict`` (one
 sub-model, or one call per layer). The inspector runs ONE compiled forward pass of a
 multi-output model and caches it per image. Reported as ratios within one run (absolute
 times vary with machine load).
@@ -69,8 +69,8 @@ def main() -> None:
     t_cached = best_of(lambda: [inspector.activations(n) for n in names], args.repeats)
     print(f"model {model.name}: {len(names)} spatial layers, inspector built in {build:.2f} s")
     print(f"inspector, new image, all layers : {t_ours * 1000:8.1f} ms  (1.00)")
-    print(f"one multi-output predict (seed 000): {t_one_predict * 1000:8.1f} ms  ({t_one_predict / t_ours:.2f}x ours)")
-    print(f"one predict per layer (seed 001) : {t_per_layer * 1000:8.1f} ms  ({t_per_layer / t_ours:.2f}x ours)")
+    print(f"one multi-output predict (Keras)  : {t_one_predict * 1000:8.1f} ms  ({t_one_predict / t_ours:.2f}x ours)")
+    print(f"one predict per layer (TF)        : {t_per_layer * 1000:8.1f} ms  ({t_per_layer / t_ours:.2f}x ours)")
     print(f"inspector, cached image          : {t_cached * 1000:8.1f} ms  ({t_cached / t_ours:.3f}x ours)")
 
 

@@ -31,8 +31,8 @@ def tiny_functional(size: int = 32, classes: int = 3, *, separate_softmax: bool 
     return keras.Model(inp, out, name="tiny_functional")
 
 
-def seed001_sequential() -> keras.Model:
-    """Seed 001's create_model: a Sequential without Input, built by model.build (smaller sizes)."""
+def tutorial_sequential() -> keras.Model:
+    """The TensorFlow tutorial's create_model: a Sequential without Input, built by model.build (smaller sizes)."""
     keras.utils.set_random_seed(2)
     model = keras.Sequential([
         L.Conv2D(8, 7, activation="relu"),

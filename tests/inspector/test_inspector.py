@@ -295,7 +295,7 @@ def test_model_change_keeps_the_image_at_the_new_size(inspector):
 
 
 def test_cached_activations_cannot_be_corrupted_in_place(inspector):
-    """The seeds normalise channels in place (``channel -= channel.mean()``): that must not touch the cache."""
+    """The tutorials normalise channels in place (``channel -= channel.mean()``): that must not touch the cache."""
     inspector.set_image(random_image())
     channel = inspector.activations("conv1")[..., 0]
     original = channel.copy()

@@ -11,15 +11,15 @@ from cnnviz_widgets.inspector.graph import trace_model
 from tests.conftest import (
     L,
     random_image,
-    seed001_sequential,
     sequential_with_input,
     tiny_functional,
+    tutorial_sequential,
     weights_snapshot,
 )
 
 
 def direct_activation(model: keras.Model, layer_name: str, x: np.ndarray) -> np.ndarray:
-    """The seeds' way: a sub-model from model.inputs to one layer's output."""
+    """The tutorials' way: a sub-model from model.inputs to one layer's output."""
     sub = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
     return np.asarray(sub(x))[0]
 
@@ -61,7 +61,7 @@ def test_b_sequential_with_input():
 
 
 def test_c_sequential_built_without_input_like_seed_001():
-    model = seed001_sequential()
+    model = tutorial_sequential()
     with pytest.raises((AttributeError, ValueError)):
         _ = model.output  # Keras 3 leaves it undefined: the reason this case needs care
     inspector = ModelInspector(model)
@@ -140,8 +140,8 @@ def test_e_models_reloaded_from_files(tmp_path, suffix):
 
 
 def test_e_sequential_without_input_round_trips_through_h5(tmp_path):
-    model = seed001_sequential()
-    path = tmp_path / "seed001.h5"
+    model = tutorial_sequential()
+    path = tmp_path / "tutorial_sequential.h5"
     model.save(path)
     inspector = ModelInspector(str(path))
     inspector.set_image(random_image(48))

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from cnnviz_widgets import ArgumentError, LayerNotFoundError, ModelInspector
 from cnnviz_widgets.methods import HEATMAP_METHODS, grad_cam, grad_cam_plus_plus, layer_cam, score_cam
-from tests.conftest import seed001_sequential, tiny_functional, weights_snapshot
+from tests.conftest import tiny_functional, tutorial_sequential, weights_snapshot
 from tests.methods.tiny_models import identity_cam_model, images, nested_transfer_model
 
 ALL_CAMS = [m.function for m in HEATMAP_METHODS.values() if m.family == "cam" and not m.fixed]
@@ -94,7 +94,7 @@ def test_grad_cam_through_a_nested_base_model():
 
 
 def test_grad_cam_on_a_sequential_built_without_input_like_seed_001():
-    model = seed001_sequential()
+    model = tutorial_sequential()
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     x, classes = images(2, 48, seed=3), np.array([2, 0])
     flatten, hidden, head = model.layers[3:]
@@ -195,4 +195,4 @@ def test_bad_arguments_get_clear_errors():
     with pytest.raises(LayerNotFoundError, match="relu2"):
         grad_cam(model, x, 0, "relu_2")
     with pytest.raises(ArgumentError, match="cannot take images of size 16x16"):
-        grad_cam(seed001_sequential(), images(1, 16), 0)
+        grad_cam(tutorial_sequential(), images(1, 16), 0)

@@ -1,4 +1,4 @@
-"""Filter weights as seed 001 displays them."""
+"""Filter weights as the TensorFlow tutorial displays them."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import pytest
 
 from cnnviz_widgets import ArgumentError, ModelInspector
 from cnnviz_widgets.methods import filter_weights, filter_weights_rgb, first_conv_layer
-from tests.conftest import seed001_sequential, tiny_functional
+from tests.conftest import tiny_functional, tutorial_sequential
 from tests.methods.tiny_models import nested_transfer_model
 
 
 def test_weights_are_min_max_normalised_over_the_layer_like_seed_001():
-    model = seed001_sequential()
+    model = tutorial_sequential()
     layer = model.layers[1]
     kernel = layer.get_weights()[0]
     got = filter_weights(model, layer.name)

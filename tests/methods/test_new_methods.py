@@ -25,7 +25,7 @@ from cnnviz_widgets.methods import (
     vargrad,
     xgrad_cam,
 )
-from tests.conftest import seed001_sequential, tiny_functional, weights_snapshot
+from tests.conftest import tiny_functional, tutorial_sequential, weights_snapshot
 from tests.inspector.test_model_kinds import TracedNet
 from tests.methods.tiny_models import images, linear_pixel_model, nested_transfer_model
 
@@ -277,7 +277,7 @@ def _traced_net():
 
 MODEL_KINDS = {
     "functional": (tiny_functional, 32),
-    "sequential without Input": (seed001_sequential, 48),
+    "sequential without Input": (tutorial_sequential, 48),
     "nested base model": (nested_transfer_model, 32),
     "subclassed": (_traced_net, 24),
 }

@@ -8,7 +8,7 @@ import pytest
 from cnnviz_widgets import ArgumentError
 from cnnviz_widgets.methods import occlusion, occlusion_sweep, patch_positions
 from cnnviz_widgets.methods._maps import gaussian_blur
-from tests.conftest import seed001_sequential, tiny_functional
+from tests.conftest import tiny_functional, tutorial_sequential
 from tests.methods.tiny_models import images, nested_transfer_model
 
 
@@ -52,7 +52,7 @@ def test_occlusion_equals_the_naive_loop(fill, patch, stride):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("factory,size", [(nested_transfer_model, 32), (seed001_sequential, 48)],
+@pytest.mark.parametrize("factory,size", [(nested_transfer_model, 32), (tutorial_sequential, 48)],
                          ids=["nested", "sequential_without_input"])
 def test_occlusion_on_nested_and_input_less_models(factory, size):
     model = factory()

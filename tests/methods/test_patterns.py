@@ -8,7 +8,7 @@ import pytest
 from cnnviz_widgets import PREPROCESSORS, ArgumentError
 from cnnviz_widgets.methods import ClassicRecipe, RobustRecipe, class_pattern, filter_patterns, pixel_to_input
 from cnnviz_widgets.methods._compiled import activation_fn
-from tests.conftest import seed001_sequential, tiny_functional
+from tests.conftest import tiny_functional, tutorial_sequential
 
 LAYER = "block3_conv2"
 
@@ -70,7 +70,7 @@ def test_progress_reports_every_step_and_can_abort(default_inspector):
 
 
 def test_sequential_without_input_and_open_sizes():
-    model = seed001_sequential()
+    model = tutorial_sequential()
     patterns = filter_patterns(model, model.layers[1].name, [0, 1], steps=3)
     assert patterns.shape == (2, 48, 48, 3)
     # its Flatten + Dense head fixes the input at 48x48, but the layers up to a conv do not

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from cnnviz_widgets import ArgumentError
 from cnnviz_widgets.methods import integrated_gradients, integrated_gradients_attributions, saliency
-from tests.conftest import seed001_sequential, tiny_functional
+from tests.conftest import tiny_functional, tutorial_sequential
 from tests.methods.tiny_models import images, linear_pixel_model, nested_transfer_model
 
 
@@ -22,7 +22,7 @@ def test_saliency_of_a_linear_model_is_its_weights():
         np.testing.assert_allclose(got[i], expected / expected.max(), rtol=1e-5)
 
 
-@pytest.mark.parametrize("factory", [tiny_functional, nested_transfer_model, seed001_sequential],
+@pytest.mark.parametrize("factory", [tiny_functional, nested_transfer_model, tutorial_sequential],
                          ids=["functional", "nested", "sequential_without_input"])
 def test_saliency_matches_a_direct_tape_from_the_logits(factory):
     model = factory()

@@ -7,7 +7,7 @@ import pytest
 
 from cnnviz_widgets import ModelInspector, NotAnImageModelError
 from cnnviz_widgets.methods import default_cam_layer
-from tests.conftest import seed001_sequential, tiny_functional
+from tests.conftest import tiny_functional, tutorial_sequential
 from tests.methods.tiny_models import nested_transfer_model
 
 L = keras.layers
@@ -26,7 +26,7 @@ def test_a_final_pooling_layer_gives_way_to_the_layer_it_pools_inside_a_nested_b
 
 
 def test_sequential_without_input_and_the_inspector_agree():
-    model = seed001_sequential()
+    model = tutorial_sequential()
     name, _ = default_cam_layer(model)
     assert name == model.layers[2].name
     assert default_cam_layer(ModelInspector(model)) == default_cam_layer(model)

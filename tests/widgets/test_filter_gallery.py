@@ -25,7 +25,7 @@ def test_weights_of_the_rgb_layer_are_the_kernels(inspector):
     first = atlas[5:5 + 5 * factor:factor, 5:5 + 5 * factor:factor]
     np.testing.assert_array_equal(first, (kernels[0] * 255 + 0.5).astype(np.uint8))
     assert atlas.shape == (2 * (60 + 5) + 5, 8 * (60 + 5) + 5, 3)   # 5x5 kernels enlarged 12x
-    assert atlas[:5].max() == 0                                       # black 5 px margins (seed 003)
+    assert atlas[:5].max() == 0                                       # black 5 px margins, as the atlas tutorial
     assert gallery.input_channel_slider.layout.display == "none"   # RGB layers need no input channel
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.render import decode_png
-from tests.conftest import random_image, seed001_sequential, tiny_functional
+from tests.conftest import random_image, tiny_functional, tutorial_sequential
 from tests.methods.tiny_models import nested_transfer_model
 
 
@@ -25,7 +25,7 @@ def test_widgets_follow_a_model_change(inspector):
     assert decode_png(sweeper.png).shape[:2] == (256, 256)         # 32 px enlarged 8x
 
 
-@pytest.mark.parametrize("build", [seed001_sequential, nested_transfer_model], ids=["sequential_no_input", "nested"])
+@pytest.mark.parametrize("build", [tutorial_sequential, nested_transfer_model], ids=["sequential_no_input", "nested"])
 def test_every_widget_works_on_the_seed_model_kinds(build):
     model = build()
     dashboard = cw.explore(model, random_image(int(model.inputs[0].shape[1]) if model.inputs else 48))
