@@ -161,9 +161,13 @@ class SanityReport:
     def table(self, measure: str = "spearman") -> str:
         """The mean rank correlation (or SSIM) as text: one row per randomised layer, one column per method."""
         values = self.correlations if measure == "spearman" else self.similarities
-        width = max(len(n) for n in self.layers) + 2
-        head = "randomised down to".ljust(width) + "".join(f"{heatmap_method(m).label[:14]:>15s}" for m in self.methods)
-        rows = [head] + [name.ljust(width) + "".join(f"{values[m][d].mean():15.2f}" for m in self.methods)
+        first = "randomised down to"
+        width = max(len(first), *(len(n) for n in self.layers)) + 2
+        labels = [heatmap_method(m).label for m in self.methods]
+        columns = [max(len(label), 5) + 2 for label in labels]            # full names, numbers right-aligned
+        head = first.ljust(width) + "".join(label.rjust(c) for label, c in zip(labels, columns, strict=True))
+        rows = [head] + [name.ljust(width) + "".join(f"{values[m][d].mean():{c}.2f}"
+                                                     for m, c in zip(self.methods, columns, strict=True))
                          for d, name in enumerate(self.layers)]
         return "\n".join(rows)
 

@@ -49,6 +49,11 @@ def test_modes_layers_and_errors():
     assert report.correlations["grad_cam"].shape == (2, 2)
     assert [name for name, _ in report.spearman("saliency")] == ["head", "conv1"]
     assert "randomised down to" in report.table() and "Grad-CAM" in report.table("ssim")
+    lines = report.table().splitlines()                  # a header and one row per layer, columns aligned
+    assert lines[0].split() == ["randomised", "down", "to", "Grad-CAM", "Saliency"]
+    assert len({len(line) for line in lines}) == 1 and len(lines) == 3
+    rho = report.spearman("saliency")[1][1]
+    assert lines[2].startswith("conv1") and lines[2].endswith(f"{rho:.2f}")
     for kept, now in zip(before, weights_snapshot(model), strict=True):
         np.testing.assert_array_equal(kept, now)
     with pytest.raises(ArgumentError, match="mode must be one of cascading, independent; got 'top'"):
