@@ -95,6 +95,10 @@ def test_the_readme_is_a_front_page_that_links_every_page():
     linked = set(re.findall(r"\]\(docs/([\w-]+\.md)", README))
     pages = {path.name for path in (ROOT / "docs").glob("*.md")} - {"index.md", "changelog.md", "api.md"}
     assert pages <= linked, pages - linked
+    for target, anchor in re.findall(r"\]\(docs/([\w-]+\.md)#([\w-]+)\)", README):   # anchors name real headings
+        slugs = {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-")
+                 for h in re.findall(r"^#+ (.*)$", page(target), re.M)}
+        assert anchor in slugs, (target, anchor)
     toctree = page("index.md").split("{toctree}", 1)[1]
     assert {name.removesuffix(".md") for name in pages | {"api.md", "changelog.md"}} <= set(toctree.split())
 
