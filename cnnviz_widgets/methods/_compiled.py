@@ -23,11 +23,7 @@ Target = Callable[[tf.Tensor], tf.Tensor]
 as pytorch-grad-cam's targets. The gradient methods explain it instead of one class's score."""
 def cached(graph: TracedGraph, key: tuple, build: Callable[[], Any]) -> Any:
     """``graph.derived[key]``, built on first use."""
-    value = graph.derived.get(key)
-    if value is None:
-        value = build()
-        graph.derived.put(key, value)
-    return value
+    return graph.derived.get_or_compute(key, build)
 
 
 def submodel(graph: TracedGraph, outputs: tuple[str, ...]) -> keras.Model:
