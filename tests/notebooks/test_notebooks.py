@@ -8,12 +8,16 @@ themselves instead of raising.
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
+from PIL import Image
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.export import widget_state
@@ -51,6 +55,11 @@ class Run:
         return [m for m in self.state.values() if m.get("model_name") == "ImageModel"
                 and css in m["state"].get("_dom_classes", [])
                 and len(m.get("buffers", [{}])[0].get("data", "")) > 300]
+
+    def pixels(self, css: str = "cnnviz-map") -> list[np.ndarray]:
+        """The drawn pictures carrying ``css``, decoded to arrays."""
+        return [np.asarray(Image.open(io.BytesIO(base64.b64decode(m["buffers"][0]["data"]))))
+                for m in self.drawn_images(css)]
 
     def number(self, pattern: str) -> float:
         found = re.search(pattern, self.stdout)
@@ -179,6 +188,10 @@ def test_your_own_model(tmp_path):
     assert re.search(r"resnet50v2 .*preprocessing='resnet_v2'.*post_relu -> heatmap \(1, 224, 224\)", run.stdout)
     assert "Skipped the ImageNet example" in run.stdout and "no network" in run.stdout
     assert len(run.views) == 3
+    # the channel views of the dashboard (trained) and of the transfer model (seeded random weights): neither blank
+    channels = run.pixels("cnnviz-channel")
+    spread = [float(picture.std(axis=(0, 1)).max()) for picture in channels]   # over positions, per colour
+    assert len(channels) == 2 and min(spread) > 1, spread
 
 
 def test_datasets(tmp_path):
