@@ -56,12 +56,12 @@ def _copy_notebooks(app) -> None:
 
 def _write_generated(app) -> None:
     """Parts of pages made from the code: each widget's table of declared traits."""
-    import cnnviz_widgets as cw
+    from cnnviz_widgets.widgets import WIDGETS_WITH_CONTROLS
     from cnnviz_widgets.widgets._controls import traits_table
 
     generated = HERE / "_generated"
     generated.mkdir(exist_ok=True)
-    for widget in (cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper, cw.DatasetBrowser):
+    for widget in WIDGETS_WITH_CONTROLS:
         (generated / f"traits-{widget.__name__}.md").write_text(traits_table(widget) + "\n")
 
 

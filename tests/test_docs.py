@@ -27,10 +27,11 @@ def test_the_site_builds_without_a_warning_and_shows_what_it_says(tmp_path):
     methods = (out / "methods.html").read_text()
     for method in cw.HEATMAP_METHODS.values():          # the table comes from the declarations
         assert method.label in methods, method.label
+    from cnnviz_widgets.widgets import WIDGETS_WITH_CONTROLS
     from cnnviz_widgets.widgets._controls import declared_controls
 
-    pages = {"layer-browser": cw.LayerBrowser, "filter-gallery": cw.FilterGallery, "cam-overlay": cw.CamOverlay,
-             "occlusion-sweeper": cw.OcclusionSweeper, "dataset-browser": cw.DatasetBrowser, "dashboard": cw.Dashboard}
+    pages = {re.sub(r"(?<!^)(?=[A-Z])", "-", widget.__name__).lower(): widget   # LayerBrowser -> layer-browser
+             for widget in (*WIDGETS_WITH_CONTROLS, cw.Dashboard)}
     assert {p.stem for p in (ROOT / "docs" / "widgets").glob("*.md")} == set(pages)
     for name, widget in pages.items():              # one page per widget: its screenshot and its declared traits
         html = (out / "widgets" / f"{name}.html").read_text()

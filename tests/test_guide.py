@@ -257,9 +257,11 @@ def test_the_heads_table_is_the_heads_registry():
 
 
 def test_the_widget_table_lists_every_declared_trait():
+    from cnnviz_widgets.widgets import WIDGETS_WITH_CONTROLS
     from cnnviz_widgets.widgets._controls import declared_controls
 
-    for widget in (cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper, cw.DatasetBrowser):
+    assert WIDGETS_WITH_CONTROLS                # derived from the declarations: never empty by mistake
+    for widget in WIDGETS_WITH_CONTROLS:
         row = next(line for line in page("widgets.md").splitlines() if f"`{widget.__name__}(inspector" in line)
         listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
         assert listed == set(declared_controls(widget)), widget.__name__

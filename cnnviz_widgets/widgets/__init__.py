@@ -6,6 +6,7 @@ traits, shows errors inside itself and computes expensive results in the backgro
 """
 
 from cnnviz_widgets.widgets._class_picker import ClassPicker
+from cnnviz_widgets.widgets._controls import declared_controls
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.dashboard import Dashboard, explore
 from cnnviz_widgets.widgets.dataset_browser import DatasetBrowser
@@ -16,3 +17,7 @@ from cnnviz_widgets.widgets.occlusion_sweeper import OcclusionSweeper
 
 __all__ = ["CamOverlay", "ClassPicker", "Dashboard", "DatasetBrowser", "FilterGallery", "ImagePicker", "LayerBrowser",
            "OcclusionSweeper", "explore"]
+
+WIDGETS_WITH_CONTROLS = tuple(cls for cls in map(globals().get, __all__)
+                              if isinstance(cls, type) and declared_controls(cls))
+"""The widgets whose controls are declared traits: each has a documentation page with its traits table."""
