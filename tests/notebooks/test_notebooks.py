@@ -9,7 +9,6 @@ themselves instead of raising.
 from __future__ import annotations
 
 import base64
-import io
 import re
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import nbformat
 import numpy as np
 import pytest
 from nbclient import NotebookClient
-from PIL import Image
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.export import widget_state
@@ -58,8 +56,7 @@ class Run:
 
     def pixels(self, css: str = "cnnviz-map") -> list[np.ndarray]:
         """The drawn pictures carrying ``css``, decoded to arrays."""
-        return [np.asarray(Image.open(io.BytesIO(base64.b64decode(m["buffers"][0]["data"]))))
-                for m in self.drawn_images(css)]
+        return [cw.render.decode_png(base64.b64decode(m["buffers"][0]["data"])) for m in self.drawn_images(css)]
 
     def number(self, pattern: str) -> float:
         found = re.search(pattern, self.stdout)
