@@ -76,3 +76,13 @@ def default_inspector():
     from cnnviz_widgets import ModelInspector
 
     return ModelInspector()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the test process's peak memory (and its children's: kernels, servers, browsers), so that
+    every ``make test`` shows how far it stays from the machine's memory."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20        # KiB -> GiB on Linux
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    terminalreporter.write_line(f"peak RSS: test process {own:.2f} GiB; largest child process {children:.2f} GiB")

@@ -30,6 +30,28 @@ def load_default_model():
         return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
+DEFAULT_MODEL_NAME = "cnnviz_shapes"
+"""The embedded model's ``name`` (what :func:`load_default_model` returns is called so)."""
+
+
+@lru_cache(maxsize=1)
+def _default_fingerprint() -> str:
+    from cnnviz_widgets.store import model_fingerprint
+
+    return model_fingerprint(load_default_model())
+
+
+def is_default_model(model: Any) -> bool:
+    """True when ``model`` computes exactly what the embedded model does (its name, architecture and
+    weights: a model from :func:`load_default_model`, or a saved copy of one). The embedded model is
+    loaded once, and only for a model of that name, to compare fingerprints."""
+    if getattr(model, "name", None) != DEFAULT_MODEL_NAME:
+        return False
+    from cnnviz_widgets.store import model_fingerprint
+
+    return model_fingerprint(model) == _default_fingerprint()
+
+
 def default_model_report() -> dict[str, Any]:
     """Training facts measured when the default model was built (accuracy, pointing, time...)."""
     return json.loads(_DATA.joinpath("default_model.json").read_text("utf-8"))

@@ -9,6 +9,7 @@ numpy merges those into streaming top-k / bottom-k tables and per-class sums.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -70,6 +71,14 @@ class Scan:
         self.fingerprint = fingerprint
         self.complete = complete
         self.store = store
+
+    def renamed(self, class_names: Sequence[str]) -> Scan:
+        """A copy of this scan whose classes are called ``class_names`` (as many as it has); the arrays are shared."""
+        if len(class_names) != len(self.class_names):
+            raise ArgumentError(f"The scan has {len(self.class_names)} classes; got {len(class_names)} names")
+        twin = copy.copy(self)
+        twin.class_names = tuple(str(n) for n in class_names)
+        return twin
 
     # ------------------------------------------------------------------ predictions
     def __len__(self) -> int:

@@ -174,18 +174,19 @@ class ModelInspector(traitlets.HasTraits):
         self.model_version += 1
 
     def _build_state(self, model, preprocess, class_names, safe_mode, input_shape, head, output) -> _ModelState:
+        from cnnviz_widgets.data.default_model import is_default_model, load_default_model
+        from cnnviz_widgets.data.shapes import CLASS_NAMES
+
         is_default = model is None
         if is_default:
-            from cnnviz_widgets.data.default_model import load_default_model
-            from cnnviz_widgets.data.shapes import CLASS_NAMES
-
             model = load_default_model()
-            class_names = CLASS_NAMES if class_names is None else class_names
         elif isinstance(model, (str, os.PathLike)):
             model = load_model_file(model, safe_mode=safe_mode)
         elif not isinstance(model, keras.Model):
             raise UnsupportedModelError(
                 f"model must be a keras.Model, a path to a .keras/.h5 file, or None; got {type(model).__name__}")
+        if class_names is None and (is_default or is_default_model(model)):
+            class_names = CLASS_NAMES   # the embedded model knows its names, however it was loaded
 
         shape = resolve_input_shape(model, input_shape)
         graph = cached_trace(model, shape, output, head)

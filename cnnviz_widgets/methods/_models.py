@@ -33,6 +33,14 @@ def keras_model(model: ModelLike) -> keras.Model:
         f"Expected a keras.Model or a ModelInspector; got {type(model).__name__}")
 
 
+def declared_input_shape(model: ModelLike) -> tuple[int | None, ...]:
+    """(H, W, C) of ``model``'s input as far as it is known (None: an open size): an inspector's
+    own resolved shape (what it was given or found, never asked of the model again), else the
+    Keras model's (UnsupportedModelError when it has none)."""
+    net = keras_model(model)
+    return tuple(model.input_shape) if net is not model else model_input_shape(net)
+
+
 def graph_for(model: ModelLike, input_shape: tuple[int, int, int] | None = None) -> TracedGraph:
     """The traced graph of ``model`` at ``input_shape`` (H, W, C), or at its own input shape.
 
@@ -73,7 +81,7 @@ def prepare(model: ModelLike, x: np.ndarray) -> tuple[TracedGraph, np.ndarray]:
     if not np.isfinite(x).all():
         raise ArgumentError("The batch x contains NaN or infinite values")
     net = keras_model(model)
-    own = model_input_shape(net)
+    own = declared_input_shape(model)
     if own[2] is not None and x.shape[3] != own[2]:
         raise ChannelCountError(f"The model {net.name!r} takes {own[2]} channels; x has {x.shape[3]} (shape {x.shape})")
     try:

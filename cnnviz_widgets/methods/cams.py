@@ -177,22 +177,36 @@ def layer_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
 
 
 def _eigen_cam_fn(graph: TracedGraph, layer: str, signed: bool = False):
-    """Compiled ``f(x) -> (N, H, W)``: each image's activations projected on their first
-    principal direction (uncentred SVD), signed so that the projection sums to >= 0, ReLU'd and
-    upsampled."""
+    """Compiled ``f(x) -> (N, H, W)``: each image's activations, centred per channel, projected on
+    their first principal direction (as pytorch-grad-cam's ``get_2d_projection``), signed so that the
+    direction points where the channels are active on average (the uncentred projection sums to
+    >= 0), ReLU'd and upsampled.
+
+    Only the first component is needed, so instead of an SVD of the (h*w, K) activations this takes
+    the top eigenvector of the smaller of their two Gram matrices, (K, K) or (h*w, h*w)."""
     def build():
         model = submodel(graph, (layer,))
         size = tuple(graph.input.shape[1:3])
+        h, w, k = (int(d) for d in graph.tensors[layer].shape[1:])
 
         @tf.function(input_signature=[input_spec(graph)])
         def eigen_cam(x):
             features = model(x, training=False)
-            shape = tf.shape(features)
-            flat = tf.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
-            _, _, v = tf.linalg.svd(flat, full_matrices=False)
-            projection = tf.linalg.matvec(flat, v[:, :, 0])                     # (N, h*w)
-            sign = tf.where(tf.reduce_sum(projection, axis=1, keepdims=True) < 0, -1.0, 1.0)
-            small = tf.reshape(sign * projection, shape[:3])
+            flat = tf.reshape(features, (-1, h * w, k))                        # (N, P, K)
+            mean = tf.reduce_mean(flat, axis=1, keepdims=True)                 # (N, 1, K)
+            centred = flat - mean
+            if k <= h * w:   # top eigenvector v of the covariance (K, K); projection = centred v
+                _, vectors = tf.linalg.eigh(tf.matmul(centred, centred, transpose_a=True))
+                v = vectors[:, :, -1]                                          # (N, K)
+                projection = tf.linalg.matvec(centred, v)                      # (N, P)
+                along_mean = tf.reduce_sum(mean[:, 0] * v, axis=1, keepdims=True)
+            else:            # top eigenvector u of (P, P), eigenvalue l; projection = sqrt(l) u
+                values, vectors = tf.linalg.eigh(tf.matmul(centred, centred, transpose_b=True))
+                u = vectors[:, :, -1]                                          # (N, P)
+                projection = tf.sqrt(tf.maximum(values[:, -1:], 0.0)) * u
+                along_mean = tf.reduce_sum(tf.linalg.matvec(centred, mean[:, 0]) * u, axis=1, keepdims=True)
+            sign = tf.where(along_mean < 0, -1.0, 1.0)
+            small = tf.reshape(sign * projection, (-1, h, w))
             small = small if signed else tf.nn.relu(small)
             return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
 
@@ -202,13 +216,15 @@ def _eigen_cam_fn(graph: TracedGraph, layer: str, signed: bool = False):
 
 
 @declare("eigen_cam", "EigenCAM", family="cam", layer=True, gradients=False,
-         shows="the first principal component of the target layer's activations; no gradients, no class",
+         shows="the first principal component of the target layer's activations (centred per channel); no gradients, "
+               "no class",
          distrust="it is the same for every class: it shows what the layer responds to most, not the evidence "
                   "for the class asked")
 def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
               batch_size: int | None = None, raw: bool = False) -> np.ndarray:
-    """EigenCAM (Muhammad & Yeasin 2020): the activations (h*w, K) of the target layer projected
-    on their first right singular vector, one forward pass to the layer and one SVD per image.
+    """EigenCAM (Muhammad & Yeasin 2020): the activations (h*w, K) of the target layer, centred per
+    channel, projected on their first principal direction: one forward pass to the layer and one
+    small eigendecomposition per image.
 
     ``class_index`` is checked but does not change the map (the method is class-agnostic).
     Same other arguments and output as :func:`grad_cam`.

@@ -131,6 +131,38 @@ def stop_following(source: traitlets.HasTraits, handler: Callable, names: list[s
             pass
 
 
+def held_widgets(root: widgets.Widget) -> list[widgets.Widget]:
+    """Every widget that ``root`` holds, directly or through other held widgets: its children, its
+    controls (also those not shown), chart marks, scales and axes, layouts and styles. Found through
+    the traits and attributes of each widget, and through lists, tuples and dicts of them."""
+    found: dict[int, widgets.Widget] = {}
+    stack: list[Any] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, widgets.Widget):
+            if id(item) in found:
+                continue
+            found[id(item)] = item
+            stack.extend(vars(item).values())   # the traits live in _trait_values, a dict
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    found.pop(id(root))
+    return list(found.values())
+
+
+def close_held(root: widgets.Widget) -> None:
+    """Close every widget ``root`` holds (see :func:`held_widgets`); ``root`` itself is left to its caller.
+
+    ipywidgets keeps each widget in its registry until it is closed, and a control's callbacks hold
+    the widget that made them: a widget closed alone would keep its parts, and through them its
+    inspector and model, alive for the rest of the kernel.
+    """
+    for part in held_widgets(root):
+        part.close()
+
+
 def guarded(method: Callable) -> Callable:
     """Run a widget method, showing any exception in its error area instead of raising."""
 
@@ -382,11 +414,13 @@ class InspectorWidget(widgets.VBox):
         return self._runner.busy
 
     def close(self) -> None:
-        """Stop following the inspector and close the widget and its children."""
+        """Stop following the inspector, stop the background worker, and close the widget and
+        every widget it holds, so that nothing keeps the inspector (and its model) alive."""
         stop_following(self.inspector, self._on_inspector_change, ["image_version", "model_version"])
-        self._runner.cancel()
+        self._runner.close()
+        close_held(self)
         super().close()
 
 
-__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "display_png", "guarded", "image_view", "layer_options",
-           "stop_following"]
+__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "close_held", "display_png", "guarded", "held_widgets",
+           "image_view", "layer_options", "stop_following"]

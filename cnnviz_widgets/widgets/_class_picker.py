@@ -11,7 +11,7 @@ import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import stop_following
+from cnnviz_widgets.widgets._base import close_held, stop_following
 
 TOP = -1  # dropdown value meaning "the top prediction"
 
@@ -163,4 +163,5 @@ class ClassPicker(widgets.VBox):
 
     def close(self) -> None:
         stop_following(self.inspector, self._on_inspector, ["image_version", "model_version"])
+        close_held(self)
         super().close()

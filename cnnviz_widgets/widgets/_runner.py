@@ -72,6 +72,7 @@ class LatestOnlyRunner:
         self._generation = 0
         self._cancelled_below = 0
         self._thread: threading.Thread | None = None
+        self._closed = False
         _RUNNERS.add(self)
         self.jobs_started = 0
         """How many jobs actually started (superseded requests that never ran are not counted)."""
@@ -84,6 +85,8 @@ class LatestOnlyRunner:
         A request for the key already running (and still current) is ignored.
         """
         with self._cond:
+            if self._closed:
+                return
             if self._pending is None and self._running is not None and self._running.key == key \
                     and self._running.generation == self._generation:
                 return
@@ -103,6 +106,13 @@ class LatestOnlyRunner:
             self._generation += 1
             self._cancelled_below = self._generation
             self._cond.notify_all()
+
+    def close(self) -> None:
+        """Cancel, and let the worker thread end as soon as its job (if any) stops; later requests are
+        ignored. The thread and the callbacks then no longer hold the runner's owner."""
+        with self._cond:
+            self._closed = True
+        self.cancel()
 
     def is_current(self, key: Hashable) -> bool:
         """True when ``key`` is the latest request (running or waiting)."""
@@ -145,7 +155,7 @@ class LatestOnlyRunner:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                if self._pending is None:
+                if self._pending is None and not self._closed:
                     self._cond.wait(IDLE_EXIT_SECONDS)
                 if self._pending is None:  # idle: let the thread end; submit() starts a new one
                     self._thread = None

@@ -14,7 +14,7 @@ from cnnviz_widgets.dataset import load_scan
 from cnnviz_widgets.dataset.store import read_manifest
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
-from cnnviz_widgets.widgets._base import InspectorWidget, stop_following
+from cnnviz_widgets.widgets._base import InspectorWidget, close_held, stop_following
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.dataset_browser import DatasetBrowser
@@ -139,8 +139,7 @@ class Dashboard(widgets.VBox):
 
     def close(self) -> None:
         stop_following(self.inspector, self._show_title, ["model_version"])
-        for child in (self.picker, self.classes, *self.widgets):
-            child.close()
+        close_held(self)   # the picker, the class chart, every tab's widget and their parts
         super().close()
 
 

@@ -131,9 +131,7 @@ class DatasetBrowser(InspectorWidget):
         """Show ``result`` (a scan of the inspector's model); ``data`` as in the constructor."""
         if not isinstance(result, Scan):
             raise ArgumentError(f"Expected a Scan (from cw.scan or cw.load_scan); got {type(result).__name__}")
-        if tuple(result.class_names) != tuple(self.inspector.class_names):
-            raise ArgumentError(f"The scan has classes {list(result.class_names)[:6]}...; the inspector's model has "
-                                f"{list(self.inspector.class_names)[:6]}...: scan this model")
+        result = self._as_inspector_scan(result)
         if data is not None:
             self._lookup = ImageLookup(data)
         with self.hold_trait_notifications():
@@ -144,6 +142,19 @@ class DatasetBrowser(InspectorWidget):
         self._drawn.clear()
         self.binder.follow_model()
         self.refresh()
+
+    def _as_inspector_scan(self, result: Scan) -> Scan:
+        """``result`` read with the inspector's class names: a scan of this model (same fingerprint)
+        and class count is shown with the inspector's names, whatever names it was made with."""
+        inspector = self.inspector
+        if result.fingerprint != inspector.fingerprint:
+            raise ArgumentError(
+                f"The scan is of another model ({result.model_name!r}, fingerprint {result.fingerprint[:10]}); "
+                f"the inspector shows {inspector.model.name!r} ({inspector.fingerprint[:10]}): scan this model")
+        if len(result.class_names) != inspector.n_classes:
+            raise ArgumentError(f"The scan has {len(result.class_names)} classes; the inspector reads the model "
+                                f"as {inspector.n_classes} ({inspector.output_description}): scan it so")
+        return result if result.class_names == inspector.class_names else result.renamed(inspector.class_names)
 
     @property
     def lookup(self) -> ImageLookup:

@@ -15,7 +15,7 @@ import traitlets
 from cnnviz_widgets.data.default_model import sample_images
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
-from cnnviz_widgets.widgets._base import ErrorArea, display_png, image_view, stop_following
+from cnnviz_widgets.widgets._base import ErrorArea, close_held, display_png, image_view, stop_following
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 
@@ -121,4 +121,5 @@ class ImagePicker(widgets.VBox):
 
     def close(self) -> None:
         stop_following(self.inspector, self._show_thumbnail, ["image_version", "model_version"])
+        close_held(self)
         super().close()

@@ -47,7 +47,7 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
     channel = index_trait("Channel shown large, 0-based.", lambda w: w.n_channels, description="channel",
                           attribute="channel_slider", note=lambda w: f" for layer {w.layer!r}",
                           css=("cnnviz-channel-slider",), continuous_update=True,
-                          layout=widgets.Layout(width="520px"))
+                          layout={"width": "520px"})   # a dict: each slider gets its own Layout
     colormap = colormap_trait("viridis")
     normalization = control(
         traitlets.Unicode("per_channel", help="'per_channel' (each channel scaled to its own range, as the Keras "

@@ -94,7 +94,7 @@ class OcclusionSweeper(InspectorWidget):
         self.curve.add_class("cnnviz-occlusion-curve")
 
         self.build_controls()
-        widgets.jslink((self.play, "value"), (self.step_slider, "value"))
+        self._play_link = widgets.jslink((self.play, "value"), (self.step_slider, "value"))   # closed with the widget
         self.observe(self._fit_play, names=["patch", "stride"])
         self._fit_play()
         controls = widgets.VBox([widgets.HBox([self.patch_slider, self.stride_slider]),

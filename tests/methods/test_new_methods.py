@@ -75,22 +75,47 @@ def test_xgrad_cam_and_hires_cam_match_their_formulas_on_a_direct_tape(tiny):
         np.testing.assert_allclose(method(model, x, classes, "relu2"), expected, atol=1e-5)
 
 
-def test_eigen_cam_is_the_first_principal_component_by_numpy(tiny):
-    model, x, _ = tiny
-    a = keras.Model(model.input, model.get_layer("relu2").output)(x).numpy()
-    expected = []
-    for features in a:
-        flat = features.reshape(-1, features.shape[-1]).astype(np.float64)
-        _, _, vt = np.linalg.svd(flat, full_matrices=False)
-        projection = flat @ vt[0]
-        projection *= -1 if projection.sum() < 0 else 1
-        expected.append(np.maximum(projection.reshape(features.shape[:2]), 0))
-    expected = _normalised(_upsampled(np.stack(expected).astype(np.float32), 32))
-    got = eigen_cam(model, x, None, "relu2")
-    np.testing.assert_allclose(got, expected, atol=1e-4)
-    np.testing.assert_array_equal(eigen_cam(model, x, 2, "relu2"), got)      # the same for every class
+def _wide_model() -> keras.Model:
+    """A 6x6 layer with 48 channels: more channels than positions (EigenCAM's other branch)."""
+    keras.utils.set_random_seed(4)
+    inp = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(48, 3, strides=2, padding="same", activation="relu", name="wide")(inp)
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inp, out)
+
+
+def _centred_first_component(features: np.ndarray) -> np.ndarray:
+    """pytorch-grad-cam's get_2d_projection on (h, w, K): centre each channel, project on the first
+    right singular vector; then our sign rule (the direction points where the channels are active on
+    average) and ReLU."""
+    flat = features.reshape(-1, features.shape[-1]).astype(np.float64)
+    centred = flat - flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=True)
+    projection = centred @ vt[0]
+    projection *= -1 if flat.mean(axis=0) @ vt[0] < 0 else 1
+    return np.maximum(projection.reshape(features.shape[:2]), 0)
+
+
+@pytest.mark.parametrize("case", ["channels_fewer_than_positions", "channels_more_than_positions"])
+def test_eigen_cam_is_the_first_principal_component_of_centred_activations(tiny, case):
+    if case == "channels_fewer_than_positions":
+        (model, x, _), layer = tiny, "relu2"          # 16x16 positions, 6 channels
+    else:
+        model, x, layer = _wide_model(), images(3, 12, seed=6), "wide"   # 6x6 positions, 48 channels
+    a = keras.Model(model.input, model.get_layer(layer).output)(x).numpy()
+    expected = _normalised(_upsampled(np.stack([_centred_first_component(f) for f in a]).astype(np.float32),
+                                      x.shape[1]))
+    got = eigen_cam(model, x, None, layer)
+    for g, e in zip(got, expected, strict=True):
+        assert np.corrcoef(g.ravel(), e.ravel())[0, 1] > 0.999
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    # the uncentred projection is a different map: this test would fail on it
+    flat = a[0].reshape(-1, a.shape[-1])
+    uncentred = np.abs(flat @ np.linalg.svd(flat, full_matrices=False)[2][0]).reshape(a.shape[1:3])
+    assert np.corrcoef(_upsampled(uncentred[None], x.shape[1])[0].ravel(), expected[0].ravel())[0, 1] < 0.99
+    np.testing.assert_array_equal(eigen_cam(model, x, 2, layer), got)      # the same for every class
     with pytest.raises(ArgumentError, match="out of range"):
-        eigen_cam(model, x, 7, "relu2")
+        eigen_cam(model, x, 7, layer)
 
 
 def test_ablation_cam_matches_zeroing_each_channel_in_numpy(tiny):

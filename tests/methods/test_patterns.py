@@ -1,13 +1,15 @@
-"""Activation maximization: patterns excite their filter, are seeded, and batch exactly."""
+"""Activation maximization: patterns excite their filter, are seeded, and batch up to rounding."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 from cnnviz_widgets import PREPROCESSORS, ArgumentError
 from cnnviz_widgets.methods import ClassicRecipe, RobustRecipe, class_pattern, filter_patterns, pixel_to_input
 from cnnviz_widgets.methods._compiled import activation_fn
+from cnnviz_widgets.methods._models import default_preprocess
 from tests.conftest import tiny_functional, tutorial_sequential
 
 LAYER = "block3_conv2"
@@ -38,13 +40,22 @@ def test_classic_recipe_deprocesses_like_seed_002(default_inspector):
 
 @pytest.mark.parametrize("recipe", ["classic", "robust"])
 def test_patterns_are_seeded_and_independent_of_batching(default_inspector, recipe):
+    """The same call gives the same bytes; another batching gives the same pattern up to rounding.
+
+    Each filter's start depends only on (seed, filter), but oneDNN's convolutions are not
+    bit-identical across batch sizes, and six optimiser steps carry that rounding on: a CI run saw
+    up to 4 levels in 7% of the pixels. Another seed moves the patterns by far more than that."""
     a = filter_patterns(default_inspector, "block2_conv1", [1, 2, 3], steps=6, recipe=recipe, seed=3)
+    again = filter_patterns(default_inspector, "block2_conv1", [1, 2, 3], steps=6, recipe=recipe, seed=3)
     b = filter_patterns(default_inspector, "block2_conv1", [1, 2, 3], steps=6, recipe=recipe, seed=3, batch_size=2)
     alone = filter_patterns(default_inspector, "block2_conv1", [2], steps=6, recipe=recipe, seed=3)
     other = filter_patterns(default_inspector, "block2_conv1", [1, 2, 3], steps=6, recipe=recipe, seed=4)
-    np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(a[1:2], alone)
-    assert np.abs(a.astype(int) - other).mean() > 1
+    np.testing.assert_array_equal(a, again)
+    for batched in (b, np.concatenate([a[:1], alone, a[2:]])):
+        rounding = np.abs(a.astype(int) - batched)
+        assert rounding.max() <= 16 and rounding.mean() <= 0.5, (rounding.max(), rounding.mean())
+    seeded = np.abs(a.astype(int) - other).mean()
+    assert seeded > 5, seeded   # measured: 27 (classic), 8.6 (robust)
 
 
 def test_class_patterns_are_classified_as_their_class(default_inspector):
@@ -74,8 +85,16 @@ def test_sequential_without_input_and_open_sizes():
     patterns = filter_patterns(model, model.layers[1].name, [0, 1], steps=3)
     assert patterns.shape == (2, 48, 48, 3)
     # its Flatten + Dense head fixes the input at 48x48, but the layers up to a conv do not
-    larger = filter_patterns(model, model.layers[1].name, [0], size=64, steps=3)
-    assert larger.shape == (1, 64, 64, 3) and larger.std() > 0
+    larger = filter_patterns(model, model.layers[1].name, [6], size=64, steps=20)   # filter 6 is alive
+    assert larger.shape == (1, 64, 64, 3)
+    prefix = keras.Sequential(model.layers[:2])      # the two convolutions take any size
+    preprocess = default_preprocess(model)
+
+    def filter_6(pixels):
+        return prefix(preprocess(pixels.astype(np.float32))).numpy()[0, 2:-2, 2:-2, 6].mean()
+
+    grey = filter_6(np.full((1, 64, 64, 3), 128, np.uint8))
+    assert filter_6(larger) > 1.3 * grey > 0, (filter_6(larger), grey)   # measured 0.080 against 0.045
     resized = filter_patterns(tiny_functional(), "conv2", [0], steps=3, size=40)
     assert resized.shape == (1, 40, 40, 3)
 
