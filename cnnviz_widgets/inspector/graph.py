@@ -421,7 +421,7 @@ def release_freed_kernels() -> bool:
     if not _MODEL_FREED.is_set():
         return False
     _MODEL_FREED.clear()
-    from tensorflow.python.eager import context   # the call keras.utils.clear_session(free_memory=True) makes
+    from tensorflow.python.eager import context  # the call keras.utils.clear_session(free_memory=True) makes
 
     context.context().clear_kernel_cache()
     return True
