@@ -1,13 +1,14 @@
 """cnnviz-widgets: live JupyterLab views of what a convolutional network has learned.
 
-The public API is flat: everything a user needs is importable from here.
+The public API is flat: everything a user needs is importable from here, each name imported by
+name below and listed in ``__all__`` (``tests/test_project.py`` checks that the two agree).
 """
 
-from cnnviz_widgets._quiet_tf import hide_own_retracing_warnings, import_tensorflow_quietly
+from cnnviz_widgets import _quiet_tf
 from cnnviz_widgets._version import __version__ as __version__
 
-import_tensorflow_quietly()
-hide_own_retracing_warnings()
+_quiet_tf.import_tensorflow_quietly()
+_quiet_tf.hide_own_retracing_warnings()
 
 from cnnviz_widgets import methods, render
 from cnnviz_widgets.data.default_model import default_model_report, load_default_model, sample_images
@@ -31,26 +32,41 @@ from cnnviz_widgets.errors import (
     UnsupportedModelError,
 )
 from cnnviz_widgets.export import export_html
-from cnnviz_widgets.inspector import HEADS, PREPROCESSORS, LayerRecord, ModelInspector, Prediction
+from cnnviz_widgets.inspector import HEADS, PREPROCESSORS, InspectorSettings, LayerRecord, ModelInspector, Prediction
 from cnnviz_widgets.inspector.images import set_max_image_pixels
 from cnnviz_widgets.methods import (
     HEATMAP_METHODS,
-    METHOD_FUNCTIONS,
     SanityReport,
+    ablation_cam,
     channel_statistics,
     class_pattern,
     default_cam_layer,
     deletion_auc,
+    eigen_cam,
     filter_patterns,
     filter_weights,
     filter_weights_rgb,
+    grad_cam,
+    grad_cam_plus_plus,
+    gradient_x_input,
+    guided_backprop,
+    guided_grad_cam,
     heatmap,
+    hires_cam,
     insertion_auc,
+    integrated_gradients,
+    layer_cam,
     occlusion,
     occlusion_sweep,
     pointing_game,
     receptive_field,
+    rise,
+    saliency,
     sanity_check,
+    score_cam,
+    squaregrad,
+    vargrad,
+    xgrad_cam,
 )
 from cnnviz_widgets.store import ResultStore
 from cnnviz_widgets.widgets import (
@@ -122,8 +138,24 @@ __all__ = [
     "set_max_image_pixels",
     "shapes_dataset",
     "HEATMAP_METHODS",
+    "InspectorSettings",
     "SanityReport",
     "sanity_check",
-    *METHOD_FUNCTIONS,   # every declared heatmap method: cw.grad_cam, cw.rise...
+    # every declared heatmap method's function: cw.grad_cam, cw.rise...
+    "ablation_cam",
+    "eigen_cam",
+    "grad_cam",
+    "grad_cam_plus_plus",
+    "gradient_x_input",
+    "guided_backprop",
+    "guided_grad_cam",
+    "hires_cam",
+    "integrated_gradients",
+    "layer_cam",
+    "rise",
+    "saliency",
+    "score_cam",
+    "squaregrad",
+    "vargrad",
+    "xgrad_cam",
 ]
-globals().update(METHOD_FUNCTIONS)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import types
 from pathlib import Path
+
+import pytest
 
 import cnnviz_widgets as cw
 
@@ -20,6 +23,24 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
     assert re.search(r"^make test$", ci, re.M)
     makefile = (ROOT / "Makefile").read_text()
     assert "notebooks/00_tour.ipynb" in makefile and "-m venv" in makefile
+
+
+@pytest.mark.parametrize("module", [cw, cw.methods], ids=lambda m: m.__name__)
+def test_all_is_exactly_what_the_module_exports(module):
+    """``__all__`` names every public name of the module (its submodules aside), and each is importable."""
+    public = {name for name, value in vars(module).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    assert sorted(public - set(module.__all__)) == []          # nothing exported by accident
+    assert sorted(set(module.__all__) - public - {"methods", "render"}) == []   # nothing listed but missing
+    assert len(module.__all__) == len(set(module.__all__))
+
+
+def test_every_declared_method_is_exported_by_its_function_name():
+    functions = {m.function.__name__: m.function for m in cw.HEATMAP_METHODS.values()}
+    assert functions == cw.methods.METHOD_FUNCTIONS
+    for name, function in functions.items():
+        assert getattr(cw, name) is function and name in cw.__all__
+        assert getattr(cw.methods, name) is function and name in cw.methods.__all__
 
 
 def test_public_api_is_flat_and_complete():

@@ -37,7 +37,7 @@ def _require_ray():
 
 def _model_bytes(inspector) -> bytes | None:
     """The model as ``.keras`` bytes for the actors (None: the embedded default model)."""
-    if inspector._state.is_default:
+    if inspector.is_default_model:
         return None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -62,8 +62,7 @@ class _Reducer:
                 path = Path(folder) / "model.keras"
                 path.write_bytes(model)
                 net = keras.models.load_model(path, safe_mode=False)
-        self.inspector = ModelInspector(net, preprocess=settings["preprocess"], class_names=settings["class_names"],
-                                        head=settings["head"], output=settings["output"])
+        self.inspector = ModelInspector(net, **settings["inspector"].options())   # read as the driver's
         self.settings = settings
         self.reduce = _reduction_fn(self.inspector.graph, tuple(settings["layers"]))
 
@@ -94,9 +93,7 @@ def ray_partials(inspector, source: DataSource, start: int, names: list[str], la
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
-    settings = {"preprocess": inspector._state.preprocess, "class_names": list(inspector.class_names),
-                "head": inspector.head, "output": inspector.output_name, "layers": names, "label_map": label_map,
-                "top_k": top_k}
+    settings = {"inspector": inspector.settings, "layers": names, "label_map": label_map, "top_k": top_k}
     actors = concurrency or max(1, int(ray.available_resources().get("CPU", 1)))
     dataset = ray.data.from_items(rows).map_batches(
         _Reducer, fn_constructor_args=(_model_bytes(inspector), settings), batch_size=batch_size,

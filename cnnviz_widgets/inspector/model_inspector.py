@@ -45,7 +45,8 @@ from cnnviz_widgets.inspector.graph import (
 )
 from cnnviz_widgets.inspector.images import ImageLike, load_rgb, resize_rgb, to_model_pixels
 from cnnviz_widgets.inspector.loading import load_model_file
-from cnnviz_widgets.inspector.preprocessing import Preprocess, resolve_preprocessing
+from cnnviz_widgets.inspector.preprocessing import PREPROCESSORS, Preprocess, resolve_preprocessing
+from cnnviz_widgets.inspector.settings import InspectorSettings, copy_model
 from cnnviz_widgets.store import ResultStore, as_store, model_fingerprint
 
 log = logging.getLogger("cnnviz_widgets")
@@ -209,6 +210,46 @@ class ModelInspector(traitlets.HasTraits):
         """The store key of a result ``kind`` of this model read through this head and output,
         with ``params`` (the image digest and every setting it depends on)."""
         return ResultStore.key(model=self.fingerprint, head=self.head, output=self.output_name, kind=kind, **params)
+
+    @property
+    def settings(self) -> InspectorSettings:
+        """How this inspector reads its model (preprocessing, class names, head, output, input
+        shape), as a frozen object: ``ModelInspector(model, **inspector.settings.options())``
+        reads ``model`` the same way."""
+        s = self._state
+        named = PREPROCESSORS.get(s.preprocess_name) is s.preprocess
+        return InspectorSettings(preprocess=s.preprocess_name if named else s.preprocess, class_names=s.class_names,
+                                 head=s.graph.head, output=s.graph.output_name, input_shape=s.input_shape)
+
+    @property
+    def is_default_model(self) -> bool:
+        """True when the inspector was made without a model: the embedded default model."""
+        return self._state.is_default
+
+    def twin(self, model: keras.Model | None = None, *, weights: Sequence[Any] | None = None) -> ModelInspector:
+        """Another inspector that reads ``model`` exactly as this one reads its own (its
+        :attr:`settings`), sharing its result store; the user's model is never touched.
+
+        Args:
+            model: the model to read; None: a copy of this inspector's model (same architecture,
+                layer names and weights).
+            weights: for the copy, weights to set instead of the model's, as ``model.get_weights()``
+                lists them (a snapshot of a training run, randomised weights).
+
+        Raises:
+            ArgumentError: both ``model`` and ``weights``, or weights that do not fit the architecture.
+        """
+        if model is not None and weights is not None:
+            raise ArgumentError("Pass a model or weights for a copy of this inspector's model, not both")
+        if model is None:
+            model = copy_model(self.model, self.input_shape)
+            if weights is not None:
+                try:
+                    model.set_weights(list(weights))
+                except (ValueError, TypeError) as exc:
+                    raise ArgumentError(f"The weights do not fit the model {self.model.name!r} "
+                                        f"({len(self.model.weights)} arrays): {exc}") from exc
+        return ModelInspector(model, store=self.store, **self.settings.options())
 
     @property
     def model(self) -> keras.Model:

@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cnnviz_widgets.errors import ArgumentError, UnsupportedModelError
+from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.inspector.settings import copy_model
 from cnnviz_widgets.methods._chunks import Progress
 from cnnviz_widgets.methods._classes import ClassIndex, class_indices
 from cnnviz_widgets.methods._models import ModelLike, graph_for, keras_model, prepare
@@ -52,33 +53,12 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
                                max_val=1.0))
 
 
-def copy_model(model: keras.Model) -> keras.Model:
-    """An independent copy of ``model`` with the same architecture, layer names and weights."""
-    try:
-        twin = keras.models.clone_model(model)
-    except Exception:   # noqa: BLE001 - a subclassed model: rebuild it from its config
-        try:
-            twin = type(model).from_config(model.get_config())
-        except Exception as exc:
-            raise UnsupportedModelError(f"The sanity check works on a copy of the model, and {model.name!r} "
-                                        f"({type(model).__name__}) cannot be copied: {exc}") from exc
-    if not twin.built:
-        twin.build((None, *model.input_shape[1:]))
-    twin.set_weights(model.get_weights())
-    return twin
-
-
 def copy_like(model: ModelLike) -> ModelLike:
-    """A copy of ``model``'s network (:func:`copy_model`); for a ModelInspector, an inspector on
-    the copy that reads it the same way (preprocessing, classes, head, output)."""
+    """A copy of ``model``'s network (:func:`~cnnviz_widgets.inspector.settings.copy_model`); for a
+    ModelInspector, its :meth:`~cnnviz_widgets.ModelInspector.twin` on a copy, which reads it the same
+    way (preprocessing, classes, head, output, input shape)."""
     net = keras_model(model)
-    twin = copy_model(net)
-    if net is not model:
-        from cnnviz_widgets.inspector import ModelInspector
-
-        return ModelInspector(twin, preprocess=model._state.preprocess, class_names=list(model.class_names),
-                              head=model.head, output=model.output_name)
-    return twin
+    return model.twin() if net is not model else copy_model(net)
 
 
 def weighted_layers(model: ModelLike) -> list[tuple[str, keras.layers.Layer]]:

@@ -29,7 +29,7 @@ from cnnviz_widgets.methods import (
     heatmap_method,
     insertion_auc,
 )
-from cnnviz_widgets.methods.sanity import copy_like, randomise, spearman, weighted_layers
+from cnnviz_widgets.methods.sanity import randomise, spearman, weighted_layers
 from cnnviz_widgets.render import colorize, enlarge, overlay, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, layer_options
@@ -341,7 +341,7 @@ class CamOverlay(InspectorWidget):
         re-initialised (seeded), made once per model; the inspector's model is untouched."""
         version = self.inspector.model_version
         if version not in self._random_twins:
-            twin = copy_like(self.inspector)        # read like the inspector: its head, output and classes
+            twin = self.inspector.twin()        # a copy, read like the inspector: its head, output and classes
             for depth, (_, layer) in enumerate(reversed(weighted_layers(twin))):
                 randomise(layer, depth)
             self._random_twins = {version: twin}

@@ -25,8 +25,8 @@ L = keras.layers
 class ThreeHeads(keras.Model):
     """Box regression (4), landmarks (10) and a 2-class softmax on one small convolutional body."""
 
-    def __init__(self) -> None:
-        super().__init__(name="three_heads")
+    def __init__(self, **kwargs) -> None:        # **kwargs: Keras rebuilds it from its config (copies)
+        super().__init__(**{"name": "three_heads", **kwargs})
         self.conv1 = L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")
         self.conv2 = L.Conv2D(12, 3, padding="same", activation="relu", name="conv2")
         self.pool = L.GlobalAveragePooling2D(name="pool")
@@ -113,6 +113,10 @@ def test_every_widget_draws_it(subject):
     browser = cw.DatasetBrowser(inspector, scan, data=data)
     try:
         np.testing.assert_allclose(cam.compute(), cw.grad_cam(twin, inspector.batch, 1)[0], atol=1e-4)
+        cam.randomised = True        # Grad-CAM on a copy with random weights, read like the inspector
+        assert cam.wait(120) and cam.errors.message == ""
+        assert cam.randomised_heatmap.shape == (SIZE, SIZE)
+        assert np.abs(cam.randomised_heatmap - cam.heatmap).max() > 0.05
         np.testing.assert_allclose(sweeper.compute().probabilities,
                                    cw.occlusion_sweep(twin, inspector.batch, 1, patch=8).probabilities, atol=1e-6)
         for widget in (cam, layers, gallery, sweeper, dashboard, browser):

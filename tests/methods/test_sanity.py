@@ -8,7 +8,8 @@ import pytest
 
 import cnnviz_widgets as cw
 from cnnviz_widgets import ArgumentError
-from cnnviz_widgets.methods.sanity import copy_model, randomise, spearman, ssim, weighted_layers
+from cnnviz_widgets.inspector.settings import copy_model
+from cnnviz_widgets.methods.sanity import randomise, spearman, ssim, weighted_layers
 from cnnviz_widgets.render import decode_png
 from tests.conftest import tiny_functional, weights_snapshot
 from tests.methods.tiny_models import images, nested_transfer_model
