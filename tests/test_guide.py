@@ -37,6 +37,7 @@ COVERED = {
     "cw.load_default_model().save(\"shapes.keras\")": "test_your_own_model",
     "VGG16(weights=\"imagenet\")": "test_network_line_is_valid (needs the network to run)",
     "inspector.activations(\"block3_conv2\")": "test_model_inspector_lines",
+    "untrained = inspector.twin(weights=": "test_settings_and_twins_block",
     "cats_vs_dogs = keras.Model(": "test_models_and_heads_block",
     "result = cw.scan(inspector, shapes": "test_scan_block",
     "m.grad_cam(inspector, x)": "test_methods_example_runs_and_says_what_it_claims",
@@ -174,6 +175,16 @@ def test_model_inspector_lines():
     assert inspector.top_k(3)[0].name == "circle"
     assert inspector.activations("block3_conv2").shape == (12, 12, 96)
     assert inspector.preprocessing == "scale_0_1"
+
+
+def test_settings_and_twins_block(capsys):
+    namespace: dict = {}
+    exec(compile(block("untrained = inspector.twin(weights="), "docs (twins)", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "scale_0_1 ('circle', 'square')"
+    assert float(printed[1]) == pytest.approx(1 / 6, abs=1e-6)      # what the comment says
+    inspector = namespace["inspector"]
+    assert inspector.top_k(1)[0].probability > 0.5                  # the user's model is untouched
 
 
 def test_your_own_model(tmp_path, monkeypatch):

@@ -89,7 +89,10 @@ def test_the_papers_finding_on_the_embedded_model(embedded_report):
 
 def test_the_report_draws_the_papers_figure(embedded_report):
     picture = decode_png(embedded_report.to_png())
-    assert picture.shape[0] > 300 and picture.shape[1] > 600 and picture.std() > 10
+    columns, rows = len(embedded_report.layers) + 1, len(embedded_report.methods)   # the maps, and the curve
+    assert picture.shape[:2] == (round(110 * (1.3 * rows + 0.6)), round(110 * (1.3 * columns + 4)))
+    assert picture.std() > 10
+    assert (picture[..., :3].max(axis=2) - picture[..., :3].min(axis=2) > 60).mean() > 0.002   # coloured curves
 
 
 def test_an_inspectors_chosen_output_is_kept_on_the_copy():

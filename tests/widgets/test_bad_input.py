@@ -14,6 +14,7 @@ from PIL import Image
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.inspector import images
+from cnnviz_widgets.widgets._base import held_widgets
 from tests.conftest import random_image, tiny_functional
 
 
@@ -103,7 +104,12 @@ def test_close_can_be_called_twice_and_at_garbage_collection(inspector):
     for widget in standalone:
         widget.close()
         widget.close()
+    parts = [part for widget in (dashboard, *standalone) for part in held_widgets(widget)]
+    assert [p for p in parts if p.comm is not None] == []       # every part is closed, none twice-failed
+    drawn = dashboard.layers.png
+    inspector.set_image(random_image(96, seed=2))                # closed widgets no longer follow
+    assert dashboard.layers.png == drawn and dashboard.layers.errors.message == ""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        del dashboard, picker, classes, standalone, widget
+        del dashboard, picker, classes, standalone, widget, parts
         gc.collect()

@@ -28,10 +28,10 @@ def test_only_the_open_tab_computes_and_the_class_is_shared(inspector, samples):
     chosen = inspector.top_k(2)[1].index
     assert dashboard.cams.class_index == chosen == dashboard.occlusion.class_index
     dashboard.show("Occlusion")
-    dashboard.wait(60)
+    assert dashboard.wait(60)
     assert list(dashboard.occlusion.sweep.classes) == [chosen]
     dashboard.picker.sample = samples[2]["name"]
-    dashboard.wait(60)
+    assert dashboard.wait(60)
     assert inspector.forward_passes == 2           # one per image, shared by every widget
     np.testing.assert_array_equal(inspector.image, samples[2]["image"])
     assert dashboard.occlusion.sweep is not None
