@@ -7,7 +7,7 @@ One folder holds every kind of stored result of any number of models:
   the result depends on: the model's fingerprint (:func:`model_fingerprint`: architecture and
   weights), what was computed, the image's digest for per-image results, and every parameter.
   A result of another model or other settings therefore has another name and is never used.
-- ``scans/<key>/``: dataset scans (:mod:`cnnviz_widgets.dataset.store`), in the same format
+- ``scans/<key>/``: dataset scans (:mod:`cnnviz_widgets.dataset.checkpoint`), in the same format
   (npz arrays plus JSON), keyed the same way.
 
 Every file is written to a temporary name in its folder and moved into place with

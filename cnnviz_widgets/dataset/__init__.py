@@ -1,6 +1,7 @@
 """Dataset-level views: scan a dataset once through the model (see :func:`scan`)."""
 
-from cnnviz_widgets.dataset.scan import ENGINES, Scan, load_scan, scan
+from cnnviz_widgets.dataset.result import Scan, load_scan
+from cnnviz_widgets.dataset.scan import ENGINES, scan
 from cnnviz_widgets.dataset.sources import IMAGE_SUFFIXES, LabelledImages, shapes_dataset
 
 __all__ = ["ENGINES", "IMAGE_SUFFIXES", "LabelledImages", "Scan", "load_scan", "scan", "shapes_dataset"]

@@ -1,7 +1,7 @@
 """``engine="ray"``: the scan's batches on a Ray cluster, with Ray Data.
 
 The items go into a Ray Dataset; ``map_batches`` runs them through a pool of actors, each of
-which loads the model once and returns, per batch, what :func:`~cnnviz_widgets.dataset.scan.reduce_batch`
+which loads the model once and returns, per batch, what :func:`~cnnviz_widgets.dataset.batches.reduce_batch`
 finds: the batch's own top-k and bottom-k per channel, per-class sums and the predictions, never
 the activations. The driver merges those partial results in the data's order
 (``preserve_order``), with the same code as the local engine, so both give the same scan.
@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cnnviz_widgets.dataset.sources import DataSource, Item
+from cnnviz_widgets.dataset.batches import ScanJob
+from cnnviz_widgets.dataset.sources import Item
 from cnnviz_widgets.errors import ArgumentError
 
 
@@ -52,7 +53,7 @@ class _Reducer:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import keras
 
-        from cnnviz_widgets.dataset.scan import _reduction_fn
+        from cnnviz_widgets.dataset.batches import reduction_fn
         from cnnviz_widgets.inspector import ModelInspector
 
         if model is None:
@@ -64,39 +65,51 @@ class _Reducer:
                 net = keras.models.load_model(path, safe_mode=False)
         self.inspector = ModelInspector(net, **settings["inspector"].options())   # read as the driver's
         self.settings = settings
-        self.reduce = _reduction_fn(self.inspector.graph, tuple(settings["layers"]))
+        self.reduce = reduction_fn(self.inspector.graph, tuple(settings["layers"]))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from cnnviz_widgets.dataset.scan import _read, reduce_batch
+        from cnnviz_widgets.dataset.batches import read_item, reduce_batch
 
         items = [Item(str(source), image, int(label))
                  for source, image, label in zip(batch["source"], batch["image"], batch["label"], strict=True)]
         size, depth = self.inspector.input_size, self.inspector.input_shape[2]
-        read = [_read(item, size, depth) for item in items]
+        read = [read_item(item, size, depth) for item in items]
         s = self.settings
         partial = reduce_batch(items, read, self.inspector, self.reduce, s["layers"], s["label_map"], s["top_k"])
         return {"partial": np.array([pickle.dumps(partial)], dtype=object)}
 
 
-def ray_partials(inspector, source: DataSource, start: int, names: list[str], label_map: np.ndarray | None,
-                 top_k: int, batch_size: int, concurrency: int | None = None) -> Iterator[dict[str, Any]]:
-    """The scan's batches from position ``start``, reduced on Ray actors, in the data's order."""
+WINDOW = 16384
+"""Items handed to Ray Data at a time: the driver never lists more of the data than this (a folder of
+a million images is read from its iterator window by window); each window's actors load the model
+once, a few seconds against minutes of scanning."""
+
+
+def ray_partials(job: ScanJob, concurrency: int | None = None) -> Generator[dict[str, Any], None, None]:
+    """The job's batches reduced on Ray actors, in the data's order, :data:`WINDOW` items at a time."""
     ray = _require_ray()
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    items = list(source.items(start))
-    if not items:
-        return
-    rows = [{"source": item.source, "label": item.label,
-             "image": str(item.image) if isinstance(item.image, (str, os.PathLike)) else np.asarray(item.image)}
-            for item in items]
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
-    settings = {"inspector": inspector.settings, "layers": names, "label_map": label_map, "top_k": top_k}
+    settings = {"inspector": job.inspector.settings, "layers": job.layers, "label_map": job.label_map,
+                "top_k": job.top_k}
+    model = _model_bytes(job.inspector)
     actors = concurrency or max(1, int(ray.available_resources().get("CPU", 1)))
-    dataset = ray.data.from_items(rows).map_batches(
-        _Reducer, fn_constructor_args=(_model_bytes(inspector), settings), batch_size=batch_size,
-        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
-    for row in dataset.iter_rows():
-        yield pickle.loads(row["partial"])
+    window = max(WINDOW // job.batch_size, 1) * job.batch_size     # whole batches: the same batches as local
+    items = job.source.items(job.start)
+    while rows := [_row(item) for _, item in zip(range(window), items, strict=False)]:
+        dataset = ray.data.from_items(rows).map_batches(
+            _Reducer, fn_constructor_args=(model, settings), batch_size=job.batch_size,
+            batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=min(actors, -(-len(rows) // job.batch_size))),
+            num_cpus=1)
+        del rows
+        for row in dataset.iter_rows():
+            yield pickle.loads(row["partial"])
+
+
+def _row(item: Item) -> dict[str, Any]:
+    """One item as a row of a Ray Dataset (a path stays a string, an image an array)."""
+    image = str(item.image) if isinstance(item.image, (str, os.PathLike)) else np.asarray(item.image)
+    return {"source": item.source, "label": item.label, "image": image}

@@ -38,7 +38,7 @@ def shapes_dataset(n: int, *, seed: int = 0, difficulty: str = "easy", size: int
     it); ``"hard"`` has smaller, partly hidden shapes in heavier clutter, so that the model makes
     errors worth exploring.
     """
-    from cnnviz_widgets.data.shapes import CLASS_NAMES, generate_shapes
+    from cnnviz_widgets.embedded.shapes import CLASS_NAMES, generate_shapes
 
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ArgumentError(f"n must be a positive int; got {n!r}")

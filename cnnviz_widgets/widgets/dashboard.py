@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import keras
 
 from cnnviz_widgets.dataset import load_scan
-from cnnviz_widgets.dataset.store import read_manifest
+from cnnviz_widgets.dataset.checkpoint import read_manifest
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
 from cnnviz_widgets.widgets._base import InspectorWidget, close_held, stop_following
@@ -157,7 +157,7 @@ def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLi
     if image is not None:
         inspector.set_image(image)
     elif not inspector.has_image:
-        from cnnviz_widgets.data.default_model import sample_images
+        from cnnviz_widgets.embedded.default_model import sample_images
 
         inspector.set_image(sample_images()[0]["image"])
     return Dashboard(inspector, dataset=dataset)

@@ -87,3 +87,34 @@ def test_a_worker_killed_mid_scan_is_replaced_and_nothing_is_counted_twice(local
     assert max(map(int, restarts)) >= 1, restarts                     # Ray replaced the lost actor
     assert len(distributed) == len(data.images) and distributed.complete
     assert_same_scan(whole, distributed, rtol=1e-6)
+
+
+def test_the_ray_engine_streams_its_items_a_window_at_a_time(local_ray, tmp_path, monkeypatch):
+    """A million-image folder must not be listed into the driver's memory: the engine pulls items
+    from the data's iterator one window at a time, and the scan is the same as the local one."""
+    from cnnviz_widgets.dataset import ray_engine
+    from cnnviz_widgets.dataset.batches import ScanJob
+    from cnnviz_widgets.dataset.sources import as_source
+
+    monkeypatch.setattr(ray_engine, "WINDOW", 48)
+    data = cw.shapes_dataset(150, seed=8)
+    inspector = cw.ModelInspector()
+    source = as_source(data)
+    pulled = []
+    items = source.items
+
+    def counted(start=0):
+        for item in items(start):
+            pulled.append(item.source)
+            yield item
+
+    monkeypatch.setattr(source, "items", counted)
+    job = ScanJob(inspector, source, 0, inspector.conv_layer_names[-2:], None, 5, 16)
+    partials = ray_engine.ray_partials(job)
+    first = next(partials)
+    assert len(first["sources"]) == 16 and len(pulled) <= 48      # one window pulled, not 150 items
+    rest = list(partials)
+    assert len(pulled) == 150 and sum(len(p["sources"]) for p in [first, *rest]) == 150
+    local = cw.scan(inspector, data, layers=job.layers, top_k=5, batch_size=16)
+    distributed = cw.scan(inspector, data, layers=job.layers, top_k=5, batch_size=16, engine="ray")
+    assert_same_scan(local, distributed, rtol=1e-6)
