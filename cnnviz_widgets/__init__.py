@@ -11,10 +11,10 @@ _quiet_tf.import_tensorflow_quietly()
 _quiet_tf.hide_own_retracing_warnings()
 
 from cnnviz_widgets import methods, render
-from cnnviz_widgets.data.default_model import default_model_report, load_default_model, sample_images
-from cnnviz_widgets.data.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
-from cnnviz_widgets.data.shapes import generate_shapes
 from cnnviz_widgets.dataset import Scan, load_scan, scan, shapes_dataset
+from cnnviz_widgets.embedded.default_model import default_model_report, load_default_model, sample_images
+from cnnviz_widgets.embedded.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
+from cnnviz_widgets.embedded.shapes import generate_shapes
 from cnnviz_widgets.errors import (
     ArgumentError,
     ChannelCountError,

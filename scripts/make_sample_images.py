@@ -18,8 +18,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnviz_widgets.data.default_model import load_default_model  # noqa: E402
-from cnnviz_widgets.data.shapes import CLASS_NAMES, generate_shapes  # noqa: E402
+from cnnviz_widgets.embedded.default_model import load_default_model  # noqa: E402
+from cnnviz_widgets.embedded.shapes import CLASS_NAMES, generate_shapes  # noqa: E402
 
 OUT = ROOT / "cnnviz_widgets" / "data" / "samples"
 

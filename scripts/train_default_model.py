@@ -2,7 +2,7 @@
 
 Usage (from the repository root, inside the project's virtual environment)::
 
-    python scripts/train_default_model.py            # writes cnnviz_widgets/data/default_model.keras
+    python scripts/train_default_model.py            # writes cnnviz_widgets/embedded/default_model.keras
     python scripts/train_default_model.py --quick    # a short smoke run into /tmp
 
 The network is trained with BatchNorm after every convolution; the BatchNorm layers are
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from cnnviz_widgets.data.shapes import CLASS_NAMES, generate_shapes  # noqa: E402
+from cnnviz_widgets.embedded.shapes import CLASS_NAMES, generate_shapes  # noqa: E402
 
 SIZE = 96
 # (name, filters, kernel, stride) of each convolution, then an optional pool after it.

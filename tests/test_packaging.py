@@ -17,7 +17,7 @@ import pytest
 import cnnviz_widgets as cw
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_DATA = ("cnnviz_widgets/data/default_model.keras", "cnnviz_widgets/data/samples/")
+PACKAGE_DATA = ("cnnviz_widgets/embedded/default_model.keras", "cnnviz_widgets/embedded/samples/")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_both_carry_the_version_and_the_package_data(built):
     names = zipfile.ZipFile(built["wheel"]).namelist()
     for wanted in PACKAGE_DATA:
         assert any(n.startswith(wanted) for n in names), wanted
-    assert sum(n.startswith("cnnviz_widgets/data/samples/") and n.endswith(".png") for n in names) >= 6
+    assert sum(n.startswith("cnnviz_widgets/embedded/samples/") and n.endswith(".png") for n in names) >= 6
     assert not any(n.startswith(("tests/", "benchmarks/", "notebooks/")) for n in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     requires = zipfile.ZipFile(built["wheel"]).read(metadata).decode()

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from cnnviz_widgets.data.shapes import CLASS_NAMES
+from cnnviz_widgets.embedded.shapes import CLASS_NAMES
 
-_DATA = resources.files("cnnviz_widgets.data")
+_DATA = resources.files("cnnviz_widgets.embedded")
 DEFAULT_MODEL_FILE = "default_model.keras"
 SAMPLES_DIR = "samples"
 
@@ -22,7 +22,7 @@ def load_default_model():
 
     Returns a fresh, uncompiled ``keras.Model`` on every call. Its layers are named
     (``stem_conv``, ``block1_conv1`` ... ``block3_conv2``, ``global_pool``, ``logits``,
-    ``predictions``); class names are :data:`cnnviz_widgets.data.shapes.CLASS_NAMES`.
+    ``predictions``); class names are :data:`cnnviz_widgets.embedded.shapes.CLASS_NAMES`.
     """
     import keras
 

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 import traitlets
 
-from cnnviz_widgets.data.class_names import resolve_class_names
+from cnnviz_widgets.embedded.class_names import resolve_class_names
 from cnnviz_widgets.errors import (
     ArgumentError,
     NoImageError,
@@ -143,7 +143,7 @@ class ModelInspector(traitlets.HasTraits):
         self.set_model(model, preprocess=preprocess, class_names=class_names, safe_mode=safe_mode,
                        input_shape=input_shape, head=head, output=output)
         if self._state.is_default:
-            from cnnviz_widgets.data.default_model import sample_images
+            from cnnviz_widgets.embedded.default_model import sample_images
 
             self.set_image(sample_images()[0]["image"])
 
@@ -175,8 +175,8 @@ class ModelInspector(traitlets.HasTraits):
         self.model_version += 1
 
     def _build_state(self, model, preprocess, class_names, safe_mode, input_shape, head, output) -> _ModelState:
-        from cnnviz_widgets.data.default_model import is_default_model, load_default_model
-        from cnnviz_widgets.data.shapes import CLASS_NAMES
+        from cnnviz_widgets.embedded.default_model import is_default_model, load_default_model
+        from cnnviz_widgets.embedded.shapes import CLASS_NAMES
 
         is_default = model is None
         if is_default:

@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from cnnviz_widgets.data.default_model import sample_images
+from cnnviz_widgets.embedded.default_model import sample_images
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
 from cnnviz_widgets.widgets._base import ErrorArea, close_held, display_png, image_view, stop_following

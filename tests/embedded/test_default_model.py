@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 import cnnviz_widgets as cw
-from cnnviz_widgets.data.shapes import CLASS_NAMES
+from cnnviz_widgets.embedded.shapes import CLASS_NAMES
 from cnnviz_widgets.methods import grad_cam, pointing_game
 
 HELD_OUT_SEED = 777_777  # never used for training (training uses seeds 0, 1000, 2000)
 
 
 def test_model_file_is_package_data_and_small():
-    path = resources.files("cnnviz_widgets.data").joinpath("default_model.keras")
+    path = resources.files("cnnviz_widgets.embedded").joinpath("default_model.keras")
     assert path.is_file()
     assert path.stat().st_size <= 2 * 2**20
 

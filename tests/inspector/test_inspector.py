@@ -102,7 +102,7 @@ def test_class_names_list_default_and_imagenet():
     assert ModelInspector(model, class_names=["a", "b", "c"]).class_names == ("a", "b", "c")
     with pytest.raises(cw.ArgumentError, match="3 output classes but 2 class names"):
         ModelInspector(model, class_names=["a", "b"])
-    from cnnviz_widgets.data.class_names import imagenet_class_names
+    from cnnviz_widgets.embedded.class_names import imagenet_class_names
 
     names = imagenet_class_names()
     assert len(names) == 1000 and names[0] == "tench" and names[281] == "tabby cat"
