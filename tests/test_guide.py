@@ -52,6 +52,7 @@ COVERED = {
     "voila notebooks/00_tour.ipynb": "tests/test_voila.py (the same command, served and checked)",
     "cnnviz_widgets/": "the repository layout (a listing, not a command)",
     '@declare("my_cam"': "test_adding_a_method_block",
+    '@gradient_cam("positive_grad_cam"': "test_adding_a_gradient_cam_block",
     'store="cnnviz-store"': "test_store_block",
     "-m cnnviz_widgets.precompute VGG16": "test_precompute_commands",
     "/hub/user-redirect/git-pull?repo=": "test_the_nbgitpuller_link",
@@ -209,7 +210,7 @@ def test_network_line_is_valid():
 
     assert callable(cw.explore) and callable(keras.applications.VGG16)
     assert "class_names=\"imagenet\"" in code
-    from cnnviz_widgets.data.class_names import resolve_class_names
+    from cnnviz_widgets.embedded.class_names import resolve_class_names
 
     names = resolve_class_names("imagenet", 1000)     # shipped with the package, never downloaded
     assert len(names) == 1000 and "African bush elephant" in names
@@ -313,6 +314,24 @@ def test_adding_a_method_block():
             spec.checked_options({"sharpness": 11})
     finally:
         HEATMAP_METHODS.pop("my_cam", None)
+
+
+def test_adding_a_gradient_cam_block(functional_model):
+    """The block declares a working method: the frame is shared, only the step is new."""
+    from cnnviz_widgets.methods import HEATMAP_METHODS
+
+    namespace: dict = {}
+    try:
+        exec(compile(block('@gradient_cam("positive_grad_cam"'), "docs (gradient CAM)", "exec"), namespace)
+        method = namespace["positive_grad_cam"]
+        assert HEATMAP_METHODS["positive_grad_cam"].function is method and method.__name__ == "positive_grad_cam"
+        x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype(np.float32)
+        maps = cw.heatmap(functional_model, x, "positive_grad_cam", 1, "relu2")
+        assert maps.shape == (2, 32, 32) and maps.max() == pytest.approx(1.0)
+        raw = method(functional_model, x, 1, "relu2", raw=True)
+        assert raw.shape == (2, 32, 32) and np.corrcoef(np.maximum(raw, 0).ravel(), maps.ravel())[0, 1] > 0.9
+    finally:
+        HEATMAP_METHODS.pop("positive_grad_cam", None)
 
 
 def test_store_block(tmp_path, monkeypatch):

@@ -26,6 +26,8 @@ is removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -33,7 +35,14 @@ from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph
 from cnnviz_widgets.methods._chunks import Progress, chunk_size, run_chunked
 from cnnviz_widgets.methods._classes import ClassIndex, class_indices, split_target
-from cnnviz_widgets.methods._compiled import cached, input_spec, layer_activations, layer_gradient_fn, submodel
+from cnnviz_widgets.methods._compiled import (
+    Target,
+    cached,
+    input_spec,
+    layer_activations,
+    layer_gradient_fn,
+    submodel,
+)
 from cnnviz_widgets.methods._maps import finish, upsample
 from cnnviz_widgets.methods._models import ModelLike, prepare, spatial_layer
 from cnnviz_widgets.methods.registry import Option, declare
@@ -43,74 +52,25 @@ _GRADIENT_DISTRUST = ("the map has the target layer's resolution and is only as 
                       "a low class probability means it explains a guess")
 
 
-def _gradient_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex, layer: str | None,
-                  method: str, batch_size: int | None, raw: bool = False) -> np.ndarray:
+def _layer_and_classes(model: ModelLike, x: np.ndarray, class_index: ClassIndex, layer: str | None, what: str, *,
+                       top_in_graph: bool = False, targets: bool = False
+                       ) -> tuple[TracedGraph, np.ndarray, str, np.ndarray, Target | None]:
+    """The frame every CAM starts with: (graph, checked batch, target layer, class per image, callable
+    target or None). ``top_in_graph``: find the top classes with the graph's own forward pass (one
+    less pass when the method runs the model anyway); ``targets``: the method takes a callable target."""
     graph, x = prepare(model, x)
-    layer = spatial_layer(graph, layer, "A class activation map")
-    class_index, target = split_target(graph, class_index)
-    classes = class_indices(graph, x, class_index, top_in_graph=True)  # one forward pass, not two
-    cams = _cam_fn(graph, layer, method, target, signed=raw)
-    maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None, classes)
-    return finish(maps, raw)
+    layer = spatial_layer(graph, layer, what)
+    target = None
+    if targets:
+        class_index, target = split_target(graph, class_index)
+    return graph, x, layer, class_indices(graph, x, class_index, top_in_graph=top_in_graph), target
 
 
-def _grad_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-    return tf.reduce_sum(weights * features, axis=-1)
+CamStep = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+"""A gradient CAM's own step: ``step(A (N, h, w, K), G (N, h, w, K)) -> (N, h, w)``, the map at the
+target layer's resolution before ReLU (G = dS/dA, the gradient of the class score)."""
 
-
-def _grad_cam_plus_plus_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
-    g2 = tf.square(grads)
-    denominator = 2 * g2 + tf.reduce_sum(features, axis=(1, 2), keepdims=True) * g2 * grads
-    alpha = g2 / tf.where(denominator != 0, denominator, tf.ones_like(denominator))
-    weights = tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(1, 2), keepdims=True)
-    return tf.reduce_sum(weights * features, axis=-1)
-
-
-def _xgrad_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
-    total = tf.reduce_sum(features, axis=(1, 2), keepdims=True)
-    weights = tf.reduce_sum(grads * features, axis=(1, 2), keepdims=True) / tf.where(total != 0, total,
-                                                                                     tf.ones_like(total))
-    return tf.reduce_sum(weights * features, axis=-1)
-
-
-def _hires_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_sum(grads * features, axis=-1)
-
-
-def _layer_cam_map(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
-
-
-_COMBINE = {"grad_cam": _grad_cam_map, "grad_cam_plus_plus": _grad_cam_plus_plus_map, "xgrad_cam": _xgrad_cam_map,
-            "hires_cam": _hires_cam_map, "layer_cam": _layer_cam_map}
-
-
-def _cam_fn(graph: TracedGraph, layer: str, method: str, target=None, signed: bool = False):
-    """Compiled ``f(x, classes) -> (N, H, W)`` un-normalised CAMs (ReLU'd unless ``signed``),
-    upsampled inside the graph."""
-    def build():
-        gradient = layer_gradient_fn(graph, layer, target)
-        combine = _COMBINE[method]
-        size = tuple(graph.input.shape[1:3])
-
-        @tf.function(input_signature=[input_spec(graph), tf.TensorSpec((None,), tf.int32)])
-        def cams(x, classes):
-            features, grads = gradient(x, classes)
-            small = combine(features, grads)
-            small = small if signed else tf.nn.relu(small)
-            return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
-
-        return cams
-
-    return cached(graph, ("cam", layer, method, target, signed), build)
-
-
-@declare("grad_cam", "Grad-CAM", family="cam", layer=True, gradients=True,
-         shows="the target layer's channels weighted by their mean gradient", distrust=_GRADIENT_DISTRUST)
-def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-             batch_size: int | None = None, raw: bool = False) -> np.ndarray:
-    """Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient.
+_FRAME_DOC = """
 
     Args:
         model: a Keras model or a ModelInspector.
@@ -123,57 +83,112 @@ def grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, la
 
     Returns:
         float32 (N, H, W) in [0, 1]; signed and unscaled with ``raw=True``.
+
+    The method's own step is ``.step``; the rest (checks, target layer, classes, one compiled call
+    per chunk, ReLU, upsampling and scaling) is shared by every gradient CAM.
+"""
+
+
+def gradient_cam(name: str, label: str, *, shows: str, distrust: str) -> Callable[[CamStep], Callable[..., np.ndarray]]:
+    """Declare a gradient CAM by its own step alone (as pytorch-grad-cam's ``get_cam_weights``)::
+
+        @gradient_cam("my_cam", "My-CAM", shows="...", distrust="...")
+        def my_cam(features, grads):
+            \"\"\"My-CAM (someone 2026): what it computes.\"\"\"
+            return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
+
+    The decorator returns the method, ``my_cam(model, x, class_index=None, layer=None, *,
+    batch_size=None, raw=False) -> (N, H, W)``, registered like every other (:func:`declare`), with
+    the step as ``my_cam.step``.
     """
-    return _gradient_cam(model, x, class_index, layer, "grad_cam", batch_size, raw)
+    def make(step: CamStep) -> Callable[..., np.ndarray]:
+        def method(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
+                   batch_size: int | None = None, raw: bool = False) -> np.ndarray:
+            graph, x, layer, classes, target = _layer_and_classes(
+                model, x, class_index, layer, "A class activation map", top_in_graph=True, targets=True)
+            cams = _cam_fn(graph, layer, step, target, signed=raw)
+            maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None,
+                               classes)
+            return finish(maps, raw)
+
+        method.__name__ = method.__qualname__ = step.__name__
+        method.__module__ = step.__module__
+        method.__doc__ = (step.__doc__ or label) + _FRAME_DOC
+        method.step = step   # type: ignore[attr-defined]
+        return declare(name, label, family="cam", layer=True, gradients=True, shows=shows,
+                       distrust=distrust)(method)
+
+    return make
 
 
-@declare("grad_cam_plus_plus", "Grad-CAM++", family="cam", layer=True, gradients=True,
-         shows="positive gradients weighted per position; separates several objects of one class",
-         distrust=_GRADIENT_DISTRUST)
-def grad_cam_plus_plus(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None,
-                       *, batch_size: int | None = None, raw: bool = False) -> np.ndarray:
-    """Grad-CAM++ (Chattopadhyay et al. 2018): positive gradients weighted per position.
+def _cam_fn(graph: TracedGraph, layer: str, step: CamStep, target=None, signed: bool = False):
+    """Compiled ``f(x, classes) -> (N, H, W)`` un-normalised CAMs (ReLU'd unless ``signed``),
+    upsampled inside the graph."""
+    def build():
+        gradient = layer_gradient_fn(graph, layer, target)
+        size = tuple(graph.input.shape[1:3])
 
-    Same arguments and output as :func:`grad_cam`.
-    """
-    return _gradient_cam(model, x, class_index, layer, "grad_cam_plus_plus", batch_size, raw)
+        @tf.function(input_signature=[input_spec(graph), tf.TensorSpec((None,), tf.int32)])
+        def cams(x, classes):
+            features, grads = gradient(x, classes)
+            small = step(features, grads)
+            small = small if signed else tf.nn.relu(small)
+            return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
 
+        return cams
 
-@declare("xgrad_cam", "XGrad-CAM", family="cam", layer=True, gradients=True,
-         shows="channels weighted by their gradient averaged with the activation as weight",
-         distrust=_GRADIENT_DISTRUST)
-def xgrad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
-    """XGrad-CAM (Fu et al. 2020): w_k = sum(G_k A_k) / sum(A_k), the axiom-derived weights.
-
-    Same arguments and output as :func:`grad_cam`.
-    """
-    return _gradient_cam(model, x, class_index, layer, "xgrad_cam", batch_size, raw)
+    return cached(graph, ("cam", layer, step, target, signed), build)
 
 
-@declare("hires_cam", "HiResCAM", family="cam", layer=True, gradients=True,
-         shows="gradient times activation at every position, summed over channels (no averaging)",
-         distrust="sharper than Grad-CAM but noisier; still at the target layer's resolution")
-def hires_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
-    """HiResCAM (Draelos & Carin 2020): ReLU(sum_k G_k * A_k), element-wise.
-
-    Same arguments and output as :func:`grad_cam`; provably shows the locations the score
-    uses when the layers after the target end in global average pooling and a dense layer.
-    """
-    return _gradient_cam(model, x, class_index, layer, "hires_cam", batch_size, raw)
+@gradient_cam("grad_cam", "Grad-CAM", shows="the target layer's channels weighted by their mean gradient",
+              distrust=_GRADIENT_DISTRUST)
+def grad_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    """Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient, w_k = mean(G_k)."""
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+    return tf.reduce_sum(weights * features, axis=-1)
 
 
-@declare("layer_cam", "LayerCAM", family="cam", layer=True, gradients=True,
-         shows="each position weighted by its own positive gradient; works on early layers too",
-         distrust="on early layers it shows edges of everything, not only of the class")
-def layer_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
-    """LayerCAM (Jiang et al. 2021): each activation weighted by its own positive gradient.
+@gradient_cam("grad_cam_plus_plus", "Grad-CAM++",
+              shows="positive gradients weighted per position; separates several objects of one class",
+              distrust=_GRADIENT_DISTRUST)
+def grad_cam_plus_plus(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    """Grad-CAM++ (Chattopadhyay et al. 2018): positive gradients weighted per position,
+    w_k = sum(alpha_k ReLU(G_k)) with alpha_k = G_k^2 / (2 G_k^2 + sum(A_k) G_k^3)."""
+    g2 = tf.square(grads)
+    denominator = 2 * g2 + tf.reduce_sum(features, axis=(1, 2), keepdims=True) * g2 * grads
+    alpha = g2 / tf.where(denominator != 0, denominator, tf.ones_like(denominator))
+    weights = tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(1, 2), keepdims=True)
+    return tf.reduce_sum(weights * features, axis=-1)
 
-    Same arguments and output as :func:`grad_cam`; also meaningful on early layers.
-    """
-    return _gradient_cam(model, x, class_index, layer, "layer_cam", batch_size, raw)
+
+@gradient_cam("xgrad_cam", "XGrad-CAM",
+              shows="channels weighted by their gradient averaged with the activation as weight",
+              distrust=_GRADIENT_DISTRUST)
+def xgrad_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    """XGrad-CAM (Fu et al. 2020): w_k = sum(G_k A_k) / sum(A_k), the axiom-derived weights."""
+    total = tf.reduce_sum(features, axis=(1, 2), keepdims=True)
+    weights = tf.reduce_sum(grads * features, axis=(1, 2), keepdims=True) / tf.where(total != 0, total,
+                                                                                     tf.ones_like(total))
+    return tf.reduce_sum(weights * features, axis=-1)
+
+
+@gradient_cam("hires_cam", "HiResCAM",
+              shows="gradient times activation at every position, summed over channels (no averaging)",
+              distrust="sharper than Grad-CAM but noisier; still at the target layer's resolution")
+def hires_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    """HiResCAM (Draelos & Carin 2020): ReLU(sum_k G_k * A_k), element-wise; provably shows the
+    locations the score uses when the layers after the target end in global average pooling and a
+    dense layer."""
+    return tf.reduce_sum(grads * features, axis=-1)
+
+
+@gradient_cam("layer_cam", "LayerCAM",
+              shows="each position weighted by its own positive gradient; works on early layers too",
+              distrust="on early layers it shows edges of everything, not only of the class")
+def layer_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    """LayerCAM (Jiang et al. 2021): each activation weighted by its own positive gradient; also
+    meaningful on early layers."""
+    return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
 
 
 def _eigen_cam_fn(graph: TracedGraph, layer: str, signed: bool = False):
@@ -229,9 +244,8 @@ def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
     ``class_index`` is checked but does not change the map (the method is class-agnostic).
     Same other arguments and output as :func:`grad_cam`.
     """
-    graph, x = prepare(model, x)
-    layer = spatial_layer(graph, layer, "EigenCAM")
-    class_indices(graph, x, class_index, top_in_graph=True)   # refuses a bad class like the others
+    graph, x, layer, _, _ = _layer_and_classes(model, x, class_index, layer, "EigenCAM",
+                                               top_in_graph=True)   # refuses a bad class like the others
     maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer, raw)(chunk).numpy(), x,
                        batch_size or chunk_size(graph))
     return finish(maps, raw)
@@ -329,10 +343,8 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     Returns:
         float32 (N, H, W) in [0, 1].
     """
-    graph, x = prepare(model, x)
-    layer = spatial_layer(graph, layer, "Ablation-CAM")
+    graph, x, layer, classes, _ = _layer_and_classes(model, x, class_index, layer, "Ablation-CAM")
     _tail_model(graph, layer)          # refuses a layer that does not cut the network, before any work
-    classes = class_indices(graph, x, class_index)
     copies = batch_size or _tail_chunk(graph, layer)
     acts = layer_activations(model, graph, x, layer, batch_size)   # (N, h, w, K)
     active = [np.flatnonzero(np.abs(a).reshape(-1, a.shape[-1]).max(axis=0) > 0) for a in acts]
@@ -415,11 +427,9 @@ def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
     Returns:
         float32 (N, H, W) in [0, 1].
     """
-    graph, x = prepare(model, x)
-    layer = spatial_layer(graph, layer, "Score-CAM")
     if max_channels is not None and (not isinstance(max_channels, (int, np.integer)) or max_channels < 1):
         raise ArgumentError(f"max_channels must be a positive int or None; got {max_channels!r}")
-    classes = class_indices(graph, x, class_index)
+    graph, x, layer, classes, _ = _layer_and_classes(model, x, class_index, layer, "Score-CAM")
     size = batch_size or chunk_size(graph)
     acts = layer_activations(model, graph, x, layer, batch_size)   # (N, h, w, K)
 
