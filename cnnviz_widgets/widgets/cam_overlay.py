@@ -66,6 +66,57 @@ def option_control(option: Option) -> widgets.Widget:
     return slider
 
 
+class OptionSliders(widgets.VBox):
+    """The control of CamOverlay's ``options``: one slider per declared option of a method
+    (:func:`option_control`), and ``value``, the options set by a slider or from the widget (the
+    others show their defaults)."""
+
+    value = traitlets.Dict(help="The options set ({name: value}); missing ones show their defaults.")
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.add_class("cnnviz-method-options")
+        self._method = "grad_cam"
+        self._sliders: list[widgets.Widget] = []
+        self.observe(self._show_value, "value")
+
+    def show_method(self, method: str) -> None:
+        """Sliders for ``method``'s options (the old method's are closed first: nothing syncs into them)."""
+        old, self._sliders = self._sliders, []
+        self.children = ()
+        for slider in old:
+            slider.close()
+        self._method = method
+        for option in heatmap_method(method).options:
+            slider = option_control(option)
+            slider.observe(functools.partial(self._slid, option.name), "value")
+            self._sliders.append(slider)
+        self.children = tuple(self._sliders)
+        self._show_value()
+
+    def _slid(self, name: str, change: dict) -> None:
+        if self.value.get(name, heatmap_method(self._method).defaults[name]) != change["new"]:   # not our own sync
+            self.value = {**self.value, name: change["new"]}
+
+    def _show_value(self, *_: Any) -> None:
+        defaults = heatmap_method(self._method).defaults
+        for slider in self._sliders:
+            wanted = self.value.get(slider.description, defaults[slider.description])
+            if slider.value != wanted:
+                slider.value = wanted
+
+
+def _check_options(widget: Any, name: str, value: Any) -> dict:
+    """The chosen method's options: known names, values in their declared ranges."""
+    if not isinstance(value, dict):
+        raise traitlets.TraitError(f"options must be a dict of the method's options; got {value!r}")
+    try:
+        heatmap_method(widget.method).checked_options(value)
+    except CnnvizError as exc:  # an unknown or out-of-range option: refused, the old value stays
+        raise traitlets.TraitError(str(exc)) from None
+    return dict(value)
+
+
 class CamOverlay(InspectorWidget):
     """A class heatmap blended over the image, with a top-k chart to pick the class.
 
@@ -96,8 +147,10 @@ class CamOverlay(InspectorWidget):
         make=lambda w: widgets.ToggleButton(description="randomise weights", icon="random",
                                             tooltip="a map that looks the same for a random network explains "
                                                     "the image, not the model", layout=widgets.Layout(width="220px")))
-    options = traitlets.Dict(help="The chosen method's own options (e.g. {'smooth_samples': 50}); missing ones "
-                                  "take their defaults. Reset when the method changes.")
+    options = control(
+        traitlets.Dict(help="The chosen method's own options (e.g. {'smooth_samples': 50}), each within its declared "
+                            "range; missing ones take their defaults. Reset when the method changes."),
+        check=_check_options, attribute="options_box", make=lambda w: OptionSliders())
     batch_size = control(
         traitlets.Int(0, help="Copies of the image per compiled call of the batching methods (SmoothGrad's noisy "
                               "copies, Score-CAM's masks, RISE's masks...); 0: what fits in memory. It changes "
@@ -131,16 +184,12 @@ class CamOverlay(InspectorWidget):
         self.random_box = widgets.VBox([self.random_view, self.random_caption], layout=widgets.Layout(display="none"))
         self._random_twins: dict[int, Any] = {}
         self.caption = widgets.HTML("")
-        self.options_box = widgets.VBox([])
-        """The chosen method's option sliders (built from its declaration)."""
-        self.options_box.add_class("cnnviz-method-options")
 
         self._on_model_change()
         # before build_controls: a new method's options are reset before its map is requested
         self.observe(self._on_method_pick, "method")
-        self.observe(self._on_options_set, "options")
         self.build_controls()
-        self._build_option_controls()
+        self._show_method_options()
         controls = widgets.VBox([self.method_dropdown, self.options_box, self.batch_size_input,
                                  widgets.HBox([self.layer_dropdown, self.layer_reason]),
                                  self.alpha_slider, self.colormap_dropdown])
@@ -162,48 +211,17 @@ class CamOverlay(InspectorWidget):
         self.layer_reason.value = f"<small>auto: <b>{html.escape(name)}</b> ({html.escape(reason)})</small>"
 
     # ------------------------------------------------------------------ method options
-    @traitlets.validate("options")
-    def _check_options(self, proposal: dict) -> dict:
-        try:
-            heatmap_method(self.method).checked_options(proposal["value"])
-        except CnnvizError as exc:  # an unknown or out-of-range option: refused, the old value stays
-            raise traitlets.TraitError(str(exc)) from None
-        return dict(proposal["value"])
-
-    def _build_option_controls(self) -> None:
-        """One slider per option of the chosen method, showing ``options`` (defaults for the rest)."""
-        sliders = []
-        for option in heatmap_method(self.method).options:
-            slider = option_control(option)
-            slider.value = self.options.get(option.name, option.default)
-            slider.observe(lambda change, name=option.name: self._option_slid(name, change["new"]), "value")
-            sliders.append(slider)
-        old = self.options_box.children
-        self.options_box.children = sliders
-        if hasattr(self, "batch_size_input"):
-            self.batch_size_input.layout.display = None if heatmap_method(self.method).batches else "none"
-        for widget in old:
-            widget.close()
-
-    def _option_slid(self, name: str, value: Any) -> None:
-        if self.options.get(name, heatmap_method(self.method).defaults[name]) != value:   # not our own sync
-            self.options = {**self.options, name: value}
+    def _show_method_options(self) -> None:
+        """The chosen method's sliders (``options_box``), and the batch size box where it batches."""
+        self.options_box.show_method(self.method)
+        self.batch_size_input.layout.display = None if heatmap_method(self.method).batches else "none"
 
     def _on_method_pick(self, _change: dict) -> None:
-        old = self.options_box.children
-        self.options_box.children = ()       # the old method's sliders go first: nothing syncs into them
-        for widget in old:
-            widget.close()
+        if self._binder is None:
+            return                           # the constructor's own method: the sliders follow build_controls
+        self.options_box.show_method(self.method)   # the old method's sliders go first
         self.options = {}                    # refreshes with the new method's defaults
-        self._build_option_controls()
-
-    def _on_options_set(self, _change: dict) -> None:
-        defaults = heatmap_method(self.method).defaults
-        for slider in self.options_box.children:
-            wanted = self.options.get(slider.description, defaults[slider.description])
-            if slider.value != wanted:
-                slider.value = wanted
-        self.refresh()
+        self._show_method_options()
 
     # ------------------------------------------------------------------ computing
     def method_options(self, method: str) -> dict:

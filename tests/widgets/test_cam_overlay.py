@@ -13,6 +13,7 @@ import cnnviz_widgets as cw
 from cnnviz_widgets.render import colorize, decode_png, overlay
 from cnnviz_widgets.widgets import CamOverlay, cam_overlay
 from cnnviz_widgets.widgets._base import display_png
+from cnnviz_widgets.widgets._controls import traits_table
 from cnnviz_widgets.widgets.cam_overlay import MAX_BATCH_SIZE
 
 occlusion_module = importlib.import_module("cnnviz_widgets.methods.occlusion")   # the module, not the function
@@ -101,6 +102,14 @@ def test_the_chosen_methods_options_get_sliders_that_reach_the_map(inspector):
     assert cam.options == {} and cam.options_box.children == ()
     cam.method = "rise"
     assert [s.description for s in cam.options_box.children] == ["masks", "cells", "keep"]
+    # the sliders are the declared control of `options`: checked before stored, in the traits table
+    assert cam.controls["options"] is cam.options_box
+    assert "| `options` | `{}` |" in traits_table(CamOverlay)
+    cam.options_box.children[1].value = 9                # a slider reaches the trait through the binder
+    assert cam.options == {"cells": 9} and cam.options_box.value == {"cells": 9}
+    with pytest.raises(traitlets.TraitError, match="Grad-CAM has no option 'cells'"):
+        cam.method, cam.options = "grad_cam", {"cells": 9}
+    assert cam.options == {} and cam.options_box.value == {}
     cam.close()
 
 
