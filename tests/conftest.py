@@ -78,11 +78,32 @@ def default_inspector():
     return ModelInspector()
 
 
+_RSS_GROWTH: dict[str, float] = {}
+"""RSS growth (GiB) over each test file, in the test process: where memory gathers."""
+
+
+def _rss_gib() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    before = _rss_gib()
+    yield
+    where = item.nodeid.split("::", 1)[0]
+    _RSS_GROWTH[where] = _RSS_GROWTH.get(where, 0.0) + _rss_gib() - before
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Print the test process's peak memory (and its children's: kernels, servers, browsers), so that
-    every ``make test`` shows how far it stays from the machine's memory."""
+    """Print the test process's peak memory (and its children's: kernels, servers, browsers) and the
+    test files its memory grew most over, so that every ``make test`` shows how far it stays from
+    the machine's memory and where it goes."""
     import resource
 
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20        # KiB -> GiB on Linux
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     terminalreporter.write_line(f"peak RSS: test process {own:.2f} GiB; largest child process {children:.2f} GiB")
+    growth = sorted(_RSS_GROWTH.items(), key=lambda kv: -kv[1])[:5]
+    terminalreporter.write_line("RSS growth by test file: "
+                                + ", ".join(f"{path} {gib:+.2f} GiB" for path, gib in growth))
