@@ -78,6 +78,16 @@ def default_inspector():
     return ModelInspector()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def executed_notebooks_folder(tmp_path_factory):
+    """Where tests/notebooks keeps each notebook it executed, for the documentation build of the same
+    run (docs/conf.py reads ``CNNVIZ_EXECUTED_NOTEBOOKS``): each notebook then runs once, not twice."""
+    folder = tmp_path_factory.mktemp("executed-notebooks")
+    os.environ["CNNVIZ_EXECUTED_NOTEBOOKS"] = str(folder)
+    yield folder
+    os.environ.pop("CNNVIZ_EXECUTED_NOTEBOOKS", None)
+
+
 _RSS_GROWTH: dict[str, float] = {}
 """RSS growth (GiB) over each test file, in the test process: where memory gathers."""
 

@@ -1,5 +1,9 @@
 """The documentation site builds offline with no warning (the same build as ``make docs``), with
-its API reference, its widget pages and every notebook executed."""
+its API reference, its widget pages and every notebook executed.
+
+In a whole test run, tests/notebooks has executed every notebook just before (each as a student's
+"run all"); the build then shows those outputs instead of running each notebook a second time
+(``CNNVIZ_EXECUTED_NOTEBOOKS``, docs/conf.py). Run alone, the build executes them itself."""
 
 from __future__ import annotations
 

@@ -83,8 +83,11 @@ def test_every_keras_application(name, photo):
     heat = cw.grad_cam(inspector, inspector.batch, layer=layer)[0]
     assert heat.shape == (SIZE, SIZE) and np.isfinite(heat).all() and heat.max() == pytest.approx(1.0)
 
-    views = [cw.LayerBrowser(inspector), cw.FilterGallery(inspector), cw.CamOverlay(inspector),
-             cw.OcclusionSweeper(inspector, patch=32, stride=32)]
+    views = [cw.LayerBrowser(inspector), cw.FilterGallery(inspector), cw.CamOverlay(inspector)]
+    if name in FAST:
+        # the sweep only batches the traced forward pass that the other views run already; on the
+        # large architectures it took 8-14 s each and set the test run's peak memory
+        views.append(cw.OcclusionSweeper(inspector, patch=32, stride=32))
     for view in views:
         assert view.wait(600), type(view).__name__
         assert not view.errors.message, (type(view).__name__, view.errors.message)

@@ -9,6 +9,8 @@ themselves instead of raising.
 from __future__ import annotations
 
 import base64
+import copy
+import os
 import re
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from cnnviz_widgets.export import widget_state
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 NETWORK_TAG = "needs-network"
+EXECUTED_NOTEBOOKS = "CNNVIZ_EXECUTED_NOTEBOOKS"
+"""Environment variable: the folder where executed notebooks are kept for the docs build (see tests/conftest.py)."""
 EXPECTED = ["00_tour.ipynb", "01_feature_maps.ipynb", "02_filters.ipynb", "03_class_activation_maps.ipynb",
             "04_occlusion.ipynb", "05_your_own_model.ipynb", "06_datasets.ipynb"]
 
@@ -80,7 +84,19 @@ def execute(name: str, tmp_path: Path) -> Run:
     assert not run.stderr.strip(), f"{name} wrote to stderr:\n{run.stderr[:2000]}"
     for model_id in run.views:  # every displayed widget is in the stored state
         assert model_id in run.state, f"{name}: widget {model_id} not in the stored widget state"
+    keep_for_the_docs(name, nb)
     return run
+
+
+def keep_for_the_docs(name: str, nb) -> None:
+    """Save the executed notebook, as the student sees it (the cells the test added taken out), where
+    the documentation build of this test run finds it (``CNNVIZ_EXECUTED_NOTEBOOKS``, set by the
+    test session): the site then shows these outputs instead of running every notebook a second time."""
+    folder = os.environ.get(EXECUTED_NOTEBOOKS)
+    if folder:
+        shown = copy.deepcopy(nb)
+        shown.cells = [cell for cell in shown.cells if cell.source != DOWNLOADS_FAIL]
+        nbformat.write(shown, Path(folder) / name)
 
 
 def test_every_notebook_is_tested_and_built_by_the_script():
