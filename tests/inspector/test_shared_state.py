@@ -129,3 +129,20 @@ def test_dotted_names_inside_nested_models_resolve():
     assert browser.wait(60) and browser.layer == qualified and not browser.errors.message
     with pytest.raises(cw.LayerNotFoundError, match=r"Did you mean .*out_relu"):
         inspector.layer("body.v1/out_rel")
+
+
+def test_tensorflows_kernels_of_a_freed_model_are_released_once():
+    """A freed model's cached kernels are dropped at the next trace (once), not while models live."""
+    from cnnviz_widgets.inspector.graph import release_freed_kernels
+
+    release_freed_kernels()                              # whatever earlier tests left
+    model = tiny_functional(size=32, classes=3)
+    inspector = cw.ModelInspector(model)
+    inspector.set_image(random_image(32))
+    cw.grad_cam(inspector, inspector.batch)
+    assert release_freed_kernels() is False              # the model lives: nothing to release
+    ref = weakref.ref(model)
+    del model, inspector
+    gc.collect()
+    assert ref() is None
+    assert release_freed_kernels() is True and release_freed_kernels() is False
