@@ -219,9 +219,8 @@ class CamOverlay(InspectorWidget):
     def _on_method_pick(self, _change: dict) -> None:
         if self._binder is None:
             return                           # the constructor's own method: the sliders follow build_controls
-        self.options_box.show_method(self.method)   # the old method's sliders go first
+        self._show_method_options()          # the old method's sliders are closed: nothing syncs into them
         self.options = {}                    # refreshes with the new method's defaults
-        self._show_method_options()
 
     # ------------------------------------------------------------------ computing
     def method_options(self, method: str) -> dict:
