@@ -12,6 +12,22 @@ import difflib
 from collections.abc import Iterable
 
 
+def close_matches(name: str, available: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` names of ``available`` that look like ``name`` (difflib, case and ``_`` ignored),
+    closest first: what a "Did you mean ...?" suggests."""
+    available = list(available)
+    plain = {a.lower().replace("_", "").replace(" ", ""): a for a in available}
+    typed = str(name).lower().replace("_", "").replace(" ", "")
+    close = difflib.get_close_matches(typed, list(plain), n=n, cutoff=0.5)
+    return [plain[c] for c in close]
+
+
+def did_you_mean(name: str, available: Iterable[str]) -> str:
+    """`` Did you mean 'a', 'b'?`` for the close matches of ``name``, or an empty string."""
+    close = close_matches(name, available)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
 class CnnvizError(Exception):
     """Base class of every error raised by cnnviz-widgets."""
 

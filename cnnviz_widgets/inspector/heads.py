@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 
 from cnnviz_widgets.errors import ArgumentError
 
@@ -81,3 +82,19 @@ def head_tensors(head: str, output: Any, logits: Any | None, activation: str) ->
     if head == "multilabel":
         return z, output if activation == "sigmoid" else ops.sigmoid(z)
     return z, output if activation == "softmax" else ops.softmax(z, axis=-1)
+
+
+NEAR_UNIFORM_ENTROPY = 0.98
+"""Predictions whose entropy is at least this fraction of the largest possible (all classes equal)
+are *near uniform*: the model does not prefer any class (untrained, or broken)."""
+
+
+def near_uniform(probabilities: Any, head: str) -> bool:
+    """Whether one image's class probabilities (K,) are close to uniform for an exclusive head
+    (``softmax`` or ``binary``): entropy >= :data:`NEAR_UNIFORM_ENTROPY` x log K. Independent
+    labels and raw scores have no uniform reference, so they never are."""
+    p = np.asarray(probabilities, np.float64).reshape(-1)
+    if head not in ("softmax", "binary") or p.size < 2 or not np.all(np.isfinite(p)):
+        return False
+    p = np.clip(p / max(p.sum(), 1e-12), 1e-12, 1.0)
+    return float(-(p * np.log(p)).sum() / np.log(p.size)) >= NEAR_UNIFORM_ENTROPY

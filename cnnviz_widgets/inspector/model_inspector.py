@@ -43,6 +43,7 @@ from cnnviz_widgets.inspector.graph import (
     cached_trace,
     resolve_input_shape,
 )
+from cnnviz_widgets.inspector.heads import near_uniform
 from cnnviz_widgets.inspector.images import ImageLike, load_rgb, resize_rgb, to_model_pixels
 from cnnviz_widgets.inspector.loading import load_model_file
 from cnnviz_widgets.inspector.preprocessing import PREPROCESSORS, Preprocess, resolve_preprocessing
@@ -464,6 +465,13 @@ class ModelInspector(traitlets.HasTraits):
         """Class probabilities (n_classes,) as the head reads them: summing to 1 for ``softmax``
         and ``binary``, independent for ``multilabel``, the raw outputs for ``score``."""
         return self._results()[PROBABILITY_KEY]
+
+    @property
+    def near_uniform(self) -> bool:
+        """True when the current image's probabilities are close to uniform (an untrained or broken
+        model): its maps then show the network's structure, not evidence for a class
+        (:func:`~cnnviz_widgets.inspector.heads.near_uniform`)."""
+        return near_uniform(self.probabilities, self.head)
 
     def top_k(self, k: int = 5) -> list[Prediction]:
         """The ``k`` most probable classes as (index, name, probability), most probable first."""

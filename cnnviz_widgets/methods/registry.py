@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.errors import ArgumentError, did_you_mean
 from cnnviz_widgets.methods._chunks import Progress
 from cnnviz_widgets.methods._classes import ClassIndex
 from cnnviz_widgets.methods._models import ModelLike
@@ -29,6 +29,16 @@ from cnnviz_widgets.methods._models import ModelLike
 FAMILIES = {"cam": "class activation maps (a target layer)", "gradient": "gradients to the input pixels",
             "perturbation": "hide parts of the image and measure the probability"}
 """The method families, each in its own file (``cams``, ``saliency``, ``occlusion``)."""
+
+FAMILY_UNITS = {"cam": ("raw map value (class score units)", 1.0, ""),
+                "gradient": ("attribution per pixel (class score units)", 1.0, ""),
+                "perturbation": ("probability seen minus hidden", 100.0, " pp")}
+"""What a family's raw map (``raw=True``) is measured in, as a colour bar says it: (words, factor
+from the value to the number written, suffix); probabilities are written in percentage points."""
+
+CHANNEL_REDUCTIONS = {"max_abs": "the largest absolute value over a pixel's channels",
+                      "abs_sum": "the absolute value of the sum over a pixel's channels"}
+"""How an input-space method's raw (N, H, W, C) attributions become one value per pixel."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,24 @@ class HeatmapMethod:
     options: tuple[Option, ...] = ()
     fixed: Mapping[str, Any] = field(default_factory=dict)
     """Keywords always passed to ``function`` (a variant such as Faster Score-CAM)."""
+    channels: str = "max_abs"
+    """How raw (N, H, W, C) attributions become one value per pixel (a key of CHANNEL_REDUCTIONS)."""
+
+    @property
+    def unit(self) -> tuple[str, float, str]:
+        """What the values of :meth:`units_map` are: (words, display factor, suffix), as a colour bar says it."""
+        return FAMILY_UNITS[self.family]
+
+    def units_map(self, raw: np.ndarray) -> np.ndarray:
+        """The map in real units from this method's ``raw=True`` output: float32 (N, H, W), signed
+        for the maps made at a layer or from masks, >= 0 for input-space attributions (reduced over
+        channels as the method does). ReLU and division by the peak give the [0, 1] map."""
+        raw = np.asarray(raw, np.float32)
+        if raw.ndim == 4:
+            return np.abs(raw.sum(axis=-1)) if self.channels == "abs_sum" else np.abs(raw).max(axis=-1)
+        if raw.ndim != 3:
+            raise ArgumentError(f"Expected {self.label}'s raw maps (N, H, W) or (N, H, W, C); got shape {raw.shape}")
+        return raw
 
     @functools.cached_property
     def keywords(self) -> frozenset[str]:
@@ -135,15 +163,19 @@ HEATMAP_METHODS: dict[str, HeatmapMethod] = {}
 
 
 def declare(name: str, label: str, *, family: str, layer: bool, gradients: bool, shows: str, distrust: str,
-            options: tuple[Option, ...] = (), fixed: Mapping[str, Any] | None = None) -> Callable:
+            options: tuple[Option, ...] = (), fixed: Mapping[str, Any] | None = None,
+            channels: str = "max_abs") -> Callable:
     """Decorator that registers the function below it as the heatmap method ``name``.
 
     The function is called as ``function(model, x, class_index, [layer=...], [progress=...],
     [raw=True], **options, **fixed)``; ``options`` and ``raw`` must be keywords of it. Stack several to declare
-    variants of one function (``fixed`` holds what differs).
+    variants of one function (``fixed`` holds what differs). ``channels`` says how the raw
+    attributions of an input-space method are reduced over channels (:data:`CHANNEL_REDUCTIONS`).
     """
     if family not in FAMILIES:
         raise ArgumentError(f"family must be one of {', '.join(FAMILIES)}; got {family!r}")
+    if channels not in CHANNEL_REDUCTIONS:
+        raise ArgumentError(f"channels must be one of {', '.join(CHANNEL_REDUCTIONS)}; got {channels!r}")
 
     def register(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         if name in HEATMAP_METHODS:
@@ -153,7 +185,7 @@ def declare(name: str, label: str, *, family: str, layer: bool, gradients: bool,
             if keyword not in accepted:
                 raise ArgumentError(f"{function.__name__} has no keyword {keyword!r} declared for {name!r}")
         HEATMAP_METHODS[name] = HeatmapMethod(name, label, family, layer, gradients, shows, distrust, function,
-                                              tuple(options), dict(fixed or {}))
+                                              tuple(options), dict(fixed or {}), channels)
         ordered = sorted(HEATMAP_METHODS.values(), key=lambda m: list(FAMILIES).index(m.family))   # stable
         HEATMAP_METHODS.clear()
         HEATMAP_METHODS.update((m.name, m) for m in ordered)
@@ -167,7 +199,8 @@ def heatmap_method(name: str) -> HeatmapMethod:
     try:
         return HEATMAP_METHODS[name]
     except (KeyError, TypeError):
-        raise ArgumentError(f"Unknown method {name!r}; choose one of {', '.join(HEATMAP_METHODS)}") from None
+        raise ArgumentError(f"Unknown method {name!r}.{did_you_mean(str(name), HEATMAP_METHODS)} "
+                            f"Choose one of {', '.join(HEATMAP_METHODS)}") from None
 
 
 def heatmap(model: ModelLike, x: np.ndarray, method: str = "grad_cam", class_index: ClassIndex = None,

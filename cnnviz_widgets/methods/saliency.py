@@ -274,7 +274,7 @@ def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_ind
 @declare("integrated_gradients", "Integrated gradients", family="gradient", layer=False, gradients=True,
          shows="gradients summed along a straight path from a black image to this one",
          distrust="the map depends on the baseline (black here): dark objects get little",
-         options=(Option("steps", 32, 1, 1024, "points on the path from the baseline"),))
+         options=(Option("steps", 32, 1, 1024, "points on the path from the baseline"),), channels="abs_sum")
 def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, steps: int = 32,
                          baseline: float | np.ndarray = 0.0, batch_size: int | None = None,
                          progress: Progress = None, raw: bool = False) -> np.ndarray:

@@ -10,15 +10,30 @@ from cnnviz_widgets.render.color import (
     colorize,
     colormap_lut,
     mask_view,
+    near_blank_channels,
     normalize,
     normalize_channels,
     overlay,
+)
+from cnnviz_widgets.render.colorbar import (
+    ColorScale,
+    caption_strip,
+    class_scale,
+    colorbar,
+    floor_scale,
+    with_colorbar,
 )
 from cnnviz_widgets.render.grid import channel_grid, enlarge, tile_at, tile_grid
 from cnnviz_widgets.render.png import decode_png, draw_box, resize, to_png
 
 __all__ = [
     "COLORMAPS",
+    "ColorScale",
+    "caption_strip",
+    "class_scale",
+    "colorbar",
+    "floor_scale",
+    "with_colorbar",
     "channel_grid",
     "colorize",
     "colormap_lut",
@@ -26,6 +41,7 @@ __all__ = [
     "draw_box",
     "enlarge",
     "mask_view",
+    "near_blank_channels",
     "normalize",
     "normalize_channels",
     "overlay",

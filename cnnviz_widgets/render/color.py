@@ -28,11 +28,26 @@ def normalize(values: np.ndarray, *, low: float | None = None, high: float | Non
     return np.clip((values - lo) / (hi - lo), 0.0, 1.0, dtype=np.float32)
 
 
+NEGLIGIBLE = 1e-6
+"""A channel whose largest absolute value is below this fraction of its layer's is *near blank*:
+drawn blank rather than stretched (a maximum of 1e-11 is rounding noise, not a feature)."""
+
+
+def near_blank_channels(maps: np.ndarray) -> np.ndarray:
+    """bool (C,): the channels of a feature map (H, W, C) whose largest absolute value is
+    negligible (:data:`NEGLIGIBLE`) against the layer's; an all-zero layer is all near blank."""
+    maps = np.asarray(maps, np.float32)
+    peaks = np.abs(maps).max(axis=(0, 1))
+    return peaks <= NEGLIGIBLE * float(peaks.max(initial=0.0))
+
+
 def normalize_channels(maps: np.ndarray, mode: str = "per_channel") -> np.ndarray:
     """Scale a feature map (H, W, C) to [0, 1] channel by channel or with one shared range.
 
-    ``"per_channel"`` follows the Keras tutorials (each channel stretched to its own range; blank
-    channels stay black); ``"shared"`` uses the layer's range, so weak channels look weak.
+    ``"per_channel"`` follows the Keras tutorials (each channel stretched to its own range); blank
+    and near-blank channels (:func:`near_blank_channels`) stay at 0 instead of being stretched.
+    ``"shared"`` uses the layer's range, so weak channels look weak; ``"none"`` takes values already
+    in [0, 1] (a page of a layer scaled to the whole layer's range).
 
     Returns:
         float32 (H, W, C) in [0, 1].
@@ -42,11 +57,14 @@ def normalize_channels(maps: np.ndarray, mode: str = "per_channel") -> np.ndarra
         raise ArgumentError(f"Expected a feature map (H, W, C); got shape {maps.shape}")
     if mode == "shared":
         return normalize(maps)
+    if mode == "none":
+        return np.clip(maps, 0.0, 1.0)
     if mode != "per_channel":
-        raise ArgumentError(f"normalization must be 'per_channel' or 'shared'; got {mode!r}")
+        raise ArgumentError(f"normalization must be 'per_channel', 'shared' or 'none'; got {mode!r}")
     low = maps.min(axis=(0, 1), keepdims=True)
     span = maps.max(axis=(0, 1), keepdims=True) - low
-    return np.divide(maps - low, span, out=np.zeros_like(maps), where=span > 0)
+    drawn = (span > 0) & ~near_blank_channels(maps)[None, None, :]
+    return np.divide(maps - low, span, out=np.zeros_like(maps), where=drawn)
 
 
 @lru_cache(maxsize=32)

@@ -24,9 +24,9 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.errors import ArgumentError, CnnvizError
 from cnnviz_widgets.inspector import ModelInspector
-from cnnviz_widgets.render import to_png
+from cnnviz_widgets.render import ColorScale, resize, to_png, with_colorbar
 from cnnviz_widgets.widgets._controls import ControlBinder, check_declared, declared_controls
 from cnnviz_widgets.widgets._runner import LatestOnlyRunner, Progress
 from cnnviz_widgets.widgets._saving import SaveArea, default_png_path, widget_stem, write_png
@@ -54,6 +54,27 @@ def display_scale(shape: tuple[int, ...], side: int = DISPLAY_SIDE) -> float:
     return side / longest if longest > side else float(max(1, side // longest))
 
 
+def fit_side(picture: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
+    """A uint8 picture resized so that its longest side is exactly ``side`` (nearest neighbour when
+    enlarging, so each map cell stays a crisp square; box filter when shrinking): every map view
+    keeps one size, whatever the method or the model's input size."""
+    longest = max(picture.shape[:2])
+    size = (max(1, round(picture.shape[0] * side / longest)), max(1, round(picture.shape[1] * side / longest)))
+    return resize(picture, size, "nearest" if side >= longest else "box")
+
+
+def map_figure(picture: np.ndarray, scale: ColorScale, colormap: str, *, side: int = DISPLAY_SIDE,
+               caption: str | None = None, font_size: int = 11) -> np.ndarray:
+    """A map picture at ``side`` pixels with its colour bar (and ``caption`` below): uint8 RGB."""
+    return with_colorbar(fit_side(picture, side), scale, colormap, caption=caption, font_size=font_size)
+
+
+def show_picture(view: widgets.Image, picture: np.ndarray) -> None:
+    """Put a uint8 picture into an Image view at its own pixel size (no browser rescaling)."""
+    view.value = to_png(picture)
+    view.layout.width = f"{picture.shape[1]}px"
+
+
 def layer_options(inspector: ModelInspector, names: list[str],
                   shape_of: Callable[[Any], tuple] = lambda record: record.output_shape) -> list[tuple[str, str]]:
     """Dropdown options ``("name  HxWxC", name)`` for the layers ``names`` (``shape_of`` picks the
@@ -72,8 +93,6 @@ def image_view(*css_classes: str) -> widgets.Image:
 def error_line(exc: BaseException) -> str:
     """One line for a user: the exception's first line, prefixed by its type for unexpected ones."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    from cnnviz_widgets.errors import CnnvizError
-
     if isinstance(exc, (CnnvizError, traitlets.TraitError)):
         return text
     return f"{type(exc).__name__}: {text}"
@@ -220,8 +239,22 @@ class InspectorWidget(widgets.VBox):
         super().__init_subclass__(**kwargs)
         names = sorted({name for klass in cls.__mro__ for name, value in vars(klass).items()
                         if isinstance(value, traitlets.TraitType) and "control" in value.metadata})
+        cls._declared_names = frozenset(names)
         if names:  # one traitlets validator for every declared trait: checks run before a value is stored
             cls._check_declared_traits = traitlets.validate(*names)(check_declared)
+
+    _declared_names: frozenset[str] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A refused value of a declared trait raises its own message, without the frames of
+        traitlets' validation or a chained context (a teacher reads one line, not 70)."""
+        if name not in self._declared_names:
+            super().__setattr__(name, value)
+            return
+        try:
+            super().__setattr__(name, value)
+        except (traitlets.TraitError, CnnvizError) as exc:
+            raise exc.with_traceback(None) from None
 
     # ------------------------------------------------------------------ lifecycle
     def build_controls(self) -> None:
@@ -278,12 +311,15 @@ class InspectorWidget(widgets.VBox):
         scope = self.inspector.image_key if per == "image" else self.inspector.model_version
         return (scope, kind, *params)
 
-    def _finish_init(self, children: list[widgets.Widget]) -> None:
+    def _finish_init(self, children: list[widgets.Widget], *, progress_placed: bool = False) -> None:
+        """Set the traits given to the constructor, lay out ``children`` with the save button, the
+        progress bar (unless ``progress_placed``: the widget put it next to its picture) and the
+        error area, and draw."""
         for name, value in self._initial_traits.items():
             if value is None and not self.traits()[name].allow_none:
                 continue  # layer=None and the like: keep the automatic choice
             setattr(self, name, value)
-        self.children = [*children, self.save_area, self.progress, self.errors]
+        self.children = [*children, self.save_area, *([] if progress_placed else [self.progress]), self.errors]
         self._building = False
         self.refresh()
         if self.active and self.first_result_timeout > 0:
@@ -396,6 +432,12 @@ class InspectorWidget(widgets.VBox):
         """PNG bytes of the widget's main image."""
         raise NotImplementedError
 
+    @property
+    def saved_png(self) -> bytes:
+        """What :meth:`save_png` writes: the main image as shown (widgets with a map add its colour
+        bar and a caption, at a size for a slide)."""
+        return self.png
+
     def save_png(self, path: str | os.PathLike | None = None) -> Path:
         """Save what the widget shows (its main image, as :attr:`png`) to ``path``, a .png file.
 
@@ -403,7 +445,7 @@ class InspectorWidget(widgets.VBox):
         to the notebook). Call :meth:`wait` first in a script, so that the picture is current.
         Returns the path written.
         """
-        png = self.png
+        png = self.saved_png
         if png == _EMPTY_PNG:
             raise ArgumentError("Nothing to save yet: the widget has not drawn its picture (give it an image)")
         return write_png(png, path if path is not None else default_png_path(widget_stem(self)))
@@ -422,5 +464,5 @@ class InspectorWidget(widgets.VBox):
         super().close()
 
 
-__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "close_held", "display_png", "guarded", "held_widgets",
-           "image_view", "layer_options", "stop_following"]
+__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "close_held", "display_png", "fit_side", "guarded",
+           "held_widgets", "image_view", "layer_options", "map_figure", "show_picture", "stop_following"]

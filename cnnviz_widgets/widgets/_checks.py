@@ -16,6 +16,7 @@ from typing import Any
 
 import traitlets
 
+from cnnviz_widgets.errors import did_you_mean
 from cnnviz_widgets.widgets._controls import Check
 
 Bound = float | int | Callable[[Any], float | int] | None
@@ -60,7 +61,8 @@ def among(choices: Iterable[Any] | Callable[[Any], Iterable[Any]]) -> Check:
     def check(widget: Any, name: str, value: Any) -> Any:
         allowed = _values(_read(choices, widget) if callable(choices) else choices)
         if value not in allowed:
-            raise traitlets.TraitError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+            hint = did_you_mean(value, map(str, allowed)) if isinstance(value, str) else ""
+            raise traitlets.TraitError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}.{hint}")
         return value
 
     return check

@@ -3,12 +3,16 @@ dropdown of the same, and a box that takes any class by name."""
 
 from __future__ import annotations
 
+import difflib
+import html
+from collections.abc import Sequence
 from typing import Any
 
 import bqplot
 import ipywidgets as widgets
 import traitlets
 
+from cnnviz_widgets.errors import close_matches
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import close_held, stop_following
@@ -22,6 +26,26 @@ CHART_TITLES = {
     "score": "raw outputs, not probabilities (click a bar)",
 }
 """The top-k chart's title for each head (see :mod:`cnnviz_widgets.inspector.heads`)."""
+
+
+def match_class_name(typed: str, names: Sequence[str]) -> tuple[int | None, str]:
+    """The class a name typed in the box means: (index, "") for an exact name (case and spaces
+    ignored), (index, what was taken) for one close match, or (None, why not, with the closest
+    names) when there is none or several close ones."""
+    typed = str(typed).strip()
+    folded = [n.strip().lower() for n in names]
+    if typed.lower() in folded:
+        return folded.index(typed.lower()), ""
+    starting = [n for n in names if n.strip().lower().startswith(typed.lower())]
+    if len(starting) == 1:
+        return list(names).index(starting[0]), f"no class is called {typed!r}: took {starting[0]!r}"
+    close = close_matches(typed, names)
+    if len(close) == 1 or (close and difflib.SequenceMatcher(None, typed.lower(), close[0].lower()).ratio() >= 0.8):
+        return list(names).index(close[0]), f"no class is called {typed!r}: took {close[0]!r}"
+    if close:
+        return None, f"no class is called {typed!r}; did you mean {', '.join(repr(c) for c in close)}?"
+    more = ", ..." if len(names) > 6 else ""
+    return None, f"no class is called {typed!r} (the classes: {', '.join(repr(n) for n in names[:6])}{more})"
 
 
 class ClassPicker(widgets.VBox):
@@ -40,19 +64,24 @@ class ClassPicker(widgets.VBox):
         self.dropdown = widgets.Dropdown(description="class", options=[("top prediction", TOP)], value=TOP,
                                          layout=widgets.Layout(width="320px"))
         self.dropdown.add_class("cnnviz-class-select")
-        self.name_box = widgets.Combobox(placeholder="any class by name…", ensure_option=True,
+        self.name_box = widgets.Combobox(placeholder="any class by name…", ensure_option=False,
+                                         continuous_update=False, tooltip="type a class name and press Enter",
                                          layout=widgets.Layout(width="220px"))
+        self.name_message = widgets.HTML("")
+        self.name_message.add_class("cnnviz-class-name-message")
         scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}
-        # a full-height track behind each bar, so that classes with a tiny probability can be clicked too
-        self.track = bqplot.Bars(x=[""], y=[1.0], scales=scales, colors=["#ececec"],
-                                 interactions={"click": "select"}, selected_style={"fill": "#f6dcc8"})
+        # an invisible full-height column behind each bar, so that a class with a tiny probability can
+        # be clicked too (a visible grey column read as 100%)
+        self.track = bqplot.Bars(x=[""], y=[1.0], scales=scales, colors=["#ffffff"], opacities=[0.0],
+                                 interactions={"click": "select"})
         self.bars = bqplot.Bars(x=[""], y=[0.0], scales=scales, interactions={"click": "select"},
                                 colors=["#4c72b0"], selected_style={"fill": "#dd8452"},
                                 tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".1%"]))
         self.axes_y = bqplot.Axis(scale=scales["y"], side="left", tick_format=".0%", num_ticks=3)
         axes = [bqplot.Axis(scale=scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}), self.axes_y]
         self.figure = bqplot.Figure(marks=[self.track, self.bars], axes=axes, title="top predictions (click a bar)",
-                                    fig_margin={"top": 30, "bottom": 45, "left": 45, "right": 10},
+                                    fig_margin={"top": 40, "bottom": 55, "left": 45, "right": 10},
+                                    title_style={"font-size": "13px"},
                                     layout=widgets.Layout(width="380px", height="210px"))
         self.figure.add_class("cnnviz-topk")
         self.caption = widgets.HTML("")
@@ -61,7 +90,7 @@ class ClassPicker(widgets.VBox):
         self.bars.observe(self._from_bars, "selected")
         self.track.observe(self._from_bars, "selected")
         children = [self.figure] if chart else []
-        super().__init__([*children, widgets.HBox([self.dropdown, self.name_box]), self.caption])
+        super().__init__([*children, widgets.HBox([self.dropdown, self.name_box]), self.name_message, self.caption])
         self.add_class("cnnviz-class-picker")
         inspector.observe(self._on_inspector, names=["image_version", "model_version"])
         self.update()
@@ -99,6 +128,9 @@ class ClassPicker(widgets.VBox):
             self.axes_y.tick_format = ".0%"
         with self.bars.hold_sync(), self.track.hold_sync():
             self.bars.selected = self.track.selected = None
+            # the front end keeps an ordinal scale's domain in the order it first saw the names: give it
+            # this image's order, or a new image's bars are drawn in the old order
+            self.bars.scales["x"].domain = names
             self.bars.x, self.track.x = names, names
             self.bars.y = [p.probability for p in self._top]
             self.track.y = [y_scale.max] * len(names)
@@ -149,9 +181,12 @@ class ClassPicker(widgets.VBox):
             self.class_index = None if change["new"] == TOP else int(change["new"])
 
     def _from_name(self, change: dict) -> None:
-        name = change["new"]
-        if not self._syncing and name in self.inspector.class_names:
-            self.class_index = self.inspector.class_names.index(name)
+        if self._syncing or not str(change["new"]).strip():
+            return
+        index, message = match_class_name(change["new"], self.inspector.class_names)
+        self.name_message.value = f"<small>{html.escape(message)}</small>" if message else ""
+        if index is not None:
+            self.class_index = index
 
     def _from_bars(self, change: dict) -> None:
         selected: Any = change["new"]

@@ -30,25 +30,49 @@ from cnnviz_widgets.methods import (
     insertion_auc,
 )
 from cnnviz_widgets.methods.sanity import randomise, spearman, weighted_layers
-from cnnviz_widgets.render import colorize, enlarge, overlay, tile_grid
+from cnnviz_widgets.render import ColorScale, caption_strip, class_scale, colorize, overlay, tile_grid, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, layer_options
+from cnnviz_widgets.widgets._base import (
+    DISPLAY_SIDE,
+    InspectorWidget,
+    fit_side,
+    image_view,
+    layer_options,
+    map_figure,
+    show_picture,
+)
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait
 
 COMPARE_TILE = 160
 
+SCALES = (("same as top class", "top_class"), ("own peak", "own"))
+"""The colour scales of a class's map: the top class's (default), or its own peak."""
+
+SLIDE_SIDE = 512
+"""Side in pixels of the map in a saved PNG (a picture for a slide)."""
+
 METHOD_OPTIONS = [(m.label, m.name) for m in HEATMAP_METHODS.values()]
 """(label, name) of every heatmap method, for the method and compare lists."""
 
 
 def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int, options: dict | None = None) -> tuple:
-    """Cache key of one heatmap; the layer counts only for methods that use one, and the
-    method's options with their defaults filled in."""
+    """Cache key of one map in real units (:meth:`HeatmapMethod.units_map`); the layer counts only
+    for methods that use one, and the method's options with their defaults filled in."""
     chosen = heatmap_method(method)
-    return (image_key, "heatmap", method, layer if chosen.uses_layer else None, class_index,
+    return (image_key, "units map", method, layer if chosen.uses_layer else None, class_index,
             tuple(sorted(chosen.checked_options(options).items())))
+
+
+def units_map(model: Any, batch: np.ndarray, method: str, class_index: int, layer: str, *,
+              progress: Progress | None = None, batch_size: int | None = None, **options: Any) -> np.ndarray:
+    """One image's map in the method's real units, float32 (H, W): its ``raw=True`` values,
+    reduced over channels for the input-space methods (:meth:`HeatmapMethod.units_map`)."""
+    chosen = heatmap_method(method)
+    raw = heatmap(model, batch[:1], method, class_index, layer, progress=progress, batch_size=batch_size,
+                  raw=True, **options)
+    return chosen.units_map(raw)[0]
 
 
 MAX_BATCH_SIZE = 4096
@@ -140,6 +164,15 @@ class CamOverlay(InspectorWidget):
     class_index = class_index_trait()
     alpha = alpha_trait()
     colormap = colormap_trait("jet")
+    scale = control(
+        traitlets.Unicode("top_class", help="Colour scale of the map: 'top_class' draws a class's map on the scale of "
+                                            "the top class's map (a class the model does not see renders dim); "
+                                            "'own' stretches each map to its own peak."),
+        check=checks.among(SCALES), attribute="scale_toggle", css=("cnnviz-scale",),
+        make=lambda w: widgets.ToggleButtons(options=SCALES, description="scale",
+                                             tooltips=["a class's map on the top class's colour scale",
+                                                       "each map stretched to its own peak"],
+                                             style={"button_width": "130px"}))
     randomised = control(
         traitlets.Bool(False, help="Also show the map of the same network with all its weights re-initialised "
                                    "(the sanity check of Adebayo et al. 2018), beside the real one."),
@@ -192,15 +225,18 @@ class CamOverlay(InspectorWidget):
         self._show_method_options()
         controls = widgets.VBox([self.method_dropdown, self.options_box, self.batch_size_input,
                                  widgets.HBox([self.layer_dropdown, self.layer_reason]),
-                                 self.alpha_slider, self.colormap_dropdown])
+                                 self.alpha_slider, self.colormap_dropdown, self.scale_toggle])
         views = widgets.HBox([
-            widgets.VBox([self.overlay_view, self.caption]),
+            widgets.VBox([self.overlay_view, self.progress, self.caption],
+                         layout=widgets.Layout(width=f"{DISPLAY_SIDE + 110}px")),
             widgets.VBox([widgets.HTML("<b>heatmap</b>"), self.heatmap_view]),
             self.classes,
-        ])
-        extras = widgets.HBox([self.compare_select, widgets.VBox([self.faithfulness_button, self.faithfulness,
-                                                                  self.randomise_toggle])])
-        self._finish_init([controls, views, extras, self.random_box, self.compare_view])
+        ], layout=widgets.Layout(flex_flow="row wrap"))
+        compare_hint = widgets.HTML("<small>compare: pick several methods (Ctrl- or Shift-click) to see their maps "
+                                    "side by side</small>")
+        extras = widgets.HBox([widgets.VBox([self.compare_select, compare_hint]),
+                               widgets.VBox([self.faithfulness_button, self.faithfulness, self.randomise_toggle])])
+        self._finish_init([controls, views, extras, self.random_box, self.compare_view], progress_placed=True)
 
     # ------------------------------------------------------------------ layers
     def _on_model_change(self) -> None:
@@ -231,53 +267,83 @@ class CamOverlay(InspectorWidget):
         known = {o.name for o in heatmap_method(method).options}
         return {k: v for k, v in self.options.items() if k in known}   # in case of a refresh before the reset
 
-    def heatmap_key(self, method: str | None = None) -> tuple:
-        """Cache key of a heatmap for the current image, class, layer and options."""
+    def heatmap_key(self, method: str | None = None, class_index: int | None = None) -> tuple:
+        """Cache key of a map in real units for the current image, layer and options (and class)."""
         method = method or self.method
-        return _heatmap_key(self.inspector.image_key, method, self.layer, self.classes.resolved(),
-                            self.method_options(method))
+        cls = self.classes.resolved() if class_index is None else class_index
+        return _heatmap_key(self.inspector.image_key, method, self.layer, cls, self.method_options(method))
 
-    def _compute(self, methods: Sequence[str], progress: Progress, batch: np.ndarray, layer: str,
-                 class_index: int, image_key: tuple) -> dict[str, np.ndarray]:
+    def _top_class(self) -> int:
+        return self.inspector.top_k(1)[0].index
+
+    def _compute(self, pairs: Sequence[tuple[str, int]], progress: Progress, batch: np.ndarray, layer: str,
+                 image_key: tuple) -> dict[tuple[str, int], np.ndarray]:
         maps = {}
-        for i, name in enumerate(methods):
+        for i, (name, cls) in enumerate(pairs):
             options = self.method_options(name)
-            key = _heatmap_key(image_key, name, layer, class_index, options)
+            key = _heatmap_key(image_key, name, layer, cls, options)
 
             def step(done: int, total: int, i: int = i) -> None:
-                progress(round(1000 * (i + done / max(total, 1)) / len(methods)), 1000)
+                progress(round(1000 * (i + done / max(total, 1)) / len(pairs)), 1000)
 
-            maps[name] = self.inspector.results.get_or_compute(
-                key, functools.partial(self._one_map, batch, name, class_index, layer, step, options))
-            progress(round(1000 * (i + 1) / len(methods)), 1000)
+            maps[(name, cls)] = self.inspector.results.get_or_compute(
+                key, functools.partial(units_map, self.inspector, batch, name, cls, layer, progress=step,
+                                       batch_size=self.batch_size or None, **options))
+            progress(round(1000 * (i + 1) / len(pairs)), 1000)
         return maps
 
-    def _one_map(self, batch: np.ndarray, name: str, class_index: int, layer: str, progress: Progress,
-                 options: dict) -> np.ndarray:
-        return heatmap(self.inspector, batch, name, class_index, layer, progress=progress,
-                       batch_size=self.batch_size or None, **options)[0]
-
-    def _request(self, methods: Sequence[str], label: str) -> dict[str, np.ndarray] | None:
-        keys = [self.heatmap_key(m) for m in methods]
+    def _request(self, pairs: Sequence[tuple[str, int]], label: str) -> dict[tuple[str, int], np.ndarray] | None:
+        keys = [self.heatmap_key(m, c) for m, c in pairs]
         found = [self.inspector.results.get(k) for k in keys]
         if all(f is not None for f in found):
-            return dict(zip(methods, found, strict=True))
-        args = (self.inspector.batch, self.layer, self.classes.resolved(), self.inspector.image_key)
+            return dict(zip(pairs, found, strict=True))
+        args = (self.inspector.batch, self.layer, self.inspector.image_key)
         # _compute caches each map itself, so the job's own result is not stored again
-        self.submit(("heatmaps", *keys), lambda p: self._compute(methods, p, *args), self._refresh_after, label)
+        self.submit(("heatmaps", *keys), lambda p: self._compute(pairs, p, *args), self._refresh_after, label)
         return None
+
+    def _pairs(self, method: str) -> list[tuple[str, int]]:
+        """The (method, class) maps a view of ``method`` needs: the class's, and the top class's for its scale."""
+        cls, top = self.classes.resolved(), self._top_class()
+        return [(method, cls)] if self.scale == "own" or cls == top else [(method, cls), (method, top)]
+
+    def map_scale(self, maps: dict[tuple[str, int], np.ndarray], method: str | None = None) -> ColorScale:
+        """The colour scale of the current class's map of ``method`` (real units; see :attr:`scale`)."""
+        method = method or self.method
+        cls, top = self.classes.resolved(), self._top_class()
+        unit, factor, suffix = heatmap_method(method).unit
+        peak = float(maps[(method, cls)].max())
+        top_peak = None if self.scale == "own" else float(maps[(method, top)].max())
+        return class_scale(peak, top_peak, unit, factor=factor, suffix=suffix)
+
+    @property
+    def units(self) -> np.ndarray | None:
+        """The current map in the method's real units, float32 (H, W) (signed for the CAMs and
+        RISE), or None while it is computed."""
+        return self.inspector.results.get(self.heatmap_key())
 
     @property
     def heatmap(self) -> np.ndarray | None:
-        """The heatmap shown now, float32 (H, W) in [0, 1], or None while it is computed."""
-        return self.inspector.results.get(self.heatmap_key())
+        """The map shown now, float32 (H, W) in [0, 1] on the chosen colour scale (:attr:`scale`),
+        or None while it is computed."""
+        maps = self._found(self._pairs(self.method))
+        if maps is None:
+            return None
+        return self.map_scale(maps).to01(maps[(self.method, self.classes.resolved())])
+
+    def _found(self, pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], np.ndarray] | None:
+        found = {pair: self.inspector.results.get(self.heatmap_key(*pair)) for pair in pairs}
+        return None if any(v is None for v in found.values()) else found
 
     def compute(self) -> np.ndarray:
-        """Compute (or fetch) the current heatmap now, in the caller's thread: (H, W) in [0, 1]."""
-        maps = self._compute([self.method], lambda d, t: None, self.inspector.batch, self.layer,
-                             self.classes.resolved(), self.inspector.image_key)
+        """Compute (or fetch) the current map now, in the caller's thread: (H, W) in [0, 1] on the
+        chosen colour scale."""
+        self._compute(self._pairs(self.method), lambda d, t: None, self.inspector.batch, self.layer,
+                      self.inspector.image_key)
         self.refresh()
-        return maps[self.method]
+        heat = self.heatmap
+        assert heat is not None
+        return heat
 
     # ------------------------------------------------------------------ faithfulness
     def faithfulness_key(self) -> tuple:
@@ -334,23 +400,55 @@ class CamOverlay(InspectorWidget):
             return True
         chosen = heatmap_method(self.method)
         self.layer_dropdown.disabled = not chosen.uses_layer
-        maps = self._request([self.method], chosen.label)
+        maps = self._request(self._pairs(self.method), chosen.label)
+        if maps is None:   # the old picture stays until the new one is ready: say that it is stale
+            self.caption.value = (f"<small>&#8987; <b>computing {html.escape(chosen.label)}</b>&hellip; the picture "
+                                  "above is the previous map (Cancel stops)</small>")
+            return False
         image = self.inspector.image
-        if maps is not None:
-            heat = maps[self.method]
-            self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
-            self.heatmap_view.value = display_png(colorize(heat, self.colormap), 160)
-            where = f" on {self.layer}" if chosen.uses_layer else ""
-            self.caption.value = (f"<small><b>{chosen.label}</b>{html.escape(where)} for "
-                                  f"{html.escape(self.classes.describe())}<br>{chosen.description}</small>")
-            self._render_faithfulness(self.inspector.results.get(self.faithfulness_key()))
-            if not self._render_randomised(heat):
-                return False
-            if not self.compare:
-                self.compare_view.layout.display = "none"
-                return True
-            return self._render_compare()
-        return False
+        units = maps[(self.method, self.classes.resolved())]
+        scale = self.map_scale(maps)
+        heat = scale.to01(units)
+        show_picture(self.overlay_view, map_figure(overlay(image, heat, self.alpha, self.colormap), scale,
+                                                   self.colormap))
+        show_picture(self.heatmap_view, map_figure(colorize(heat, self.colormap), scale, self.colormap, side=160))
+        self.caption.value = f"<small>{self._caption_text(chosen, units, scale, html_format=True)}</small>"
+        self._render_faithfulness(self.inspector.results.get(self.faithfulness_key()))
+        if not self._render_randomised(units, scale):
+            return False
+        if not self.compare:
+            self.compare_view.layout.display = "none"
+            return True
+        return self._render_compare()
+
+    def _caption_text(self, chosen: Any, units: np.ndarray, scale: ColorScale, *, html_format: bool) -> str:
+        """What the map shows, for the caption under it (HTML) or in a saved PNG (plain text)."""
+        esc = html.escape if html_format else (lambda text: text)
+        bold = (lambda text: f"<b>{text}</b>") if html_format else (lambda text: text)
+        where = f" on {self.layer}" if chosen.uses_layer else ""
+        lines = [f"{bold(esc(chosen.label))}{esc(where)} for {esc(self.classes.describe())}",
+                 esc(chosen.description),
+                 f"colour scale: {esc(scale.describe())}; raw values {scale.label(float(units.min()))} "
+                 f"to {scale.label(float(units.max()))}" + ("; negative values drawn as 0" if units.min() < 0 else "")]
+        if self.inspector.near_uniform:
+            lines.insert(0, ("&#9888; " if html_format else "! ") + bold(
+                "The model's predictions are nearly uniform (untrained or broken?): this map shows the network's "
+                "structure, not evidence for a class."))
+        return ("<br>" if html_format else "\n").join(lines)
+
+    @property
+    def saved_png(self) -> bytes:
+        """The map as shown, for a slide: the overlay at 512 px with its colour bar and a caption
+        (method, layer, class, probability, scale)."""
+        maps = self._found(self._pairs(self.method))
+        if maps is None or not self.inspector.has_image:
+            return self.png
+        chosen = heatmap_method(self.method)
+        units = maps[(self.method, self.classes.resolved())]
+        scale = self.map_scale(maps)
+        picture = overlay(self.inspector.image, scale.to01(units), self.alpha, self.colormap)
+        caption = self._caption_text(chosen, units, scale, html_format=False)
+        return to_png(map_figure(picture, scale, self.colormap, side=SLIDE_SIDE, caption=caption, font_size=16))
 
     # ------------------------------------------------------------------ randomised weights
     def random_twin(self) -> Any:
@@ -369,10 +467,10 @@ class CamOverlay(InspectorWidget):
 
     @property
     def randomised_heatmap(self) -> np.ndarray | None:
-        """The current method's map on the randomised copy (H, W) in [0, 1], or None."""
+        """The current method's map on the randomised copy, in real units (H, W), or None."""
         return self.inspector.results.get(self.randomised_key())
 
-    def _render_randomised(self, heat: np.ndarray) -> bool:
+    def _render_randomised(self, units: np.ndarray, scale: ColorScale) -> bool:
         if not self.randomised:
             self.random_box.layout.display = "none"
             return True
@@ -383,17 +481,21 @@ class CamOverlay(InspectorWidget):
             cls, options = self.classes.resolved(), self.method_options(self.method)
 
             def work(progress: Progress) -> np.ndarray:
-                return self.inspector.results.get_or_compute(key, lambda: heatmap(
-                    self.random_twin(), batch, method, cls, layer, progress=progress, **options)[0])
+                return self.inspector.results.get_or_compute(key, lambda: units_map(
+                    self.random_twin(), batch, method, cls, layer, progress=progress, **options))
 
             self.submit(("randomised", *key), work, self._refresh_after, "randomised weights")
             return False
+        # both maps on one scale (the larger peak on top), so that their brightness compares
+        shared = ColorScale(0.0, max(scale.high, float(found.max())), scale.unit, scale.factor, scale.suffix,
+                            "one scale for both maps")
         image = self.inspector.image
-        tiles = enlarge(np.stack([overlay(image, heat, self.alpha, self.colormap),
-                                  overlay(image, found, self.alpha, self.colormap)]), COMPARE_TILE)
+        side = DISPLAY_SIDE * 3 // 4
+        tiles = np.stack([fit_side(overlay(image, shared.to01(m), self.alpha, self.colormap), side)
+                          for m in (units, found)])
         grid = tile_grid(tiles, per_row=2, margin=4, labels=["trained", "weights randomised"])
-        self.random_view.value = display_png(grid, side=2 * (COMPARE_TILE + 8))
-        rho = spearman(heat, found)
+        show_picture(self.random_view, map_figure(grid, shared, self.colormap, side=grid.shape[1]))
+        rho = spearman(units, found)
         verdict = ("it barely depends on what the network learned: distrust it" if rho > 0.5 else
                    "it changes with the weights, as an explanation of the model should")
         self.random_caption.value = (f"<small>rank correlation with the trained map: <b>{rho:.2f}</b>; "
@@ -403,14 +505,16 @@ class CamOverlay(InspectorWidget):
 
     def _render_compare(self) -> bool:
         methods = list(self.compare)
-        maps = self._request(methods, "comparison")
+        cls = self.classes.resolved()
+        maps = self._request([(m, cls) for m in methods], "comparison")
         if maps is None:
             return False
         image = self.inspector.image
-        tiles = enlarge(np.stack([overlay(image, maps[m], self.alpha, self.colormap) for m in methods]),
-                        COMPARE_TILE)
+        tiles = np.stack([fit_side(overlay(image, class_scale(float(maps[(m, cls)].max()), None, "").to01(
+            maps[(m, cls)]), self.alpha, self.colormap), COMPARE_TILE) for m in methods])
         labels = [HEATMAP_METHODS[m].label for m in methods]
         grid = tile_grid(tiles, per_row=4, margin=4, labels=labels)
-        self.compare_view.value = display_png(grid, side=4 * (COMPARE_TILE + 8))
+        caption = "each map stretched to its own peak: the methods measure different things"
+        show_picture(self.compare_view, np.concatenate([grid, caption_strip(caption, grid.shape[1])]))
         self.compare_view.layout.display = None
         return True

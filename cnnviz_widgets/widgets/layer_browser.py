@@ -17,14 +17,28 @@ import traitlets
 from cnnviz_widgets.dataset import Scan
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import ChannelStatistics, channel_statistics
-from cnnviz_widgets.render import channel_grid, colorize, normalize, to_png
+from cnnviz_widgets.render import ColorScale, channel_grid, colorize, near_blank_channels, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
+from cnnviz_widgets.widgets._base import (
+    InspectorWidget,
+    display_png,
+    guarded,
+    image_view,
+    layer_options,
+    map_figure,
+    show_picture,
+)
 from cnnviz_widgets.widgets._channel_examples import ChannelExamples, ScanExamplesMixin
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._shared_traits import colormap_trait, index_trait
 
 NORMALIZATIONS = (("per channel", "per_channel"), ("shared scale", "shared"))
+
+GRID_ROWS = 8
+"""Rows of channels on one page of the grid (a 1,280-channel layer is paged, not one tall picture)."""
+
+BAR_PIXELS = 12
+"""Width per layer of the sparsity chart, which scrolls sideways on networks of many layers."""
 
 
 class LayerBrowser(ScanExamplesMixin, InspectorWidget):
@@ -58,6 +72,10 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
                                                        "one range for the whole layer"]))
     images_per_row = control(traitlets.Int(16, help="Channels per row of the grid, 1..256."),
                              check=checks.between(1, 256))
+    grid_page = index_trait("Page of the channel grid shown, 0-based (GRID_ROWS rows of images_per_row "
+                            "channels per page).", lambda w: w.n_pages, description="grid page",
+                            attribute="page_slider", note=lambda w: f" ({w.n_pages} pages for layer {w.layer!r})",
+                            css=("cnnviz-grid-page",))
 
     def __init__(self, inspector: ModelInspector | None = None, *, scan: Scan | None = None, data: Any = None,
                  **kwargs: Any) -> None:
@@ -72,18 +90,27 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
         scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}
         self._sparsity_bars = bqplot.Bars(x=[""], y=[[0.0], [0.0]], scales=scales,
                                           type="grouped", colors=["#8172b3", "#c4ad66"],
-                                          labels=["blank channels", "zero activations"], display_legend=True,
+                                          labels=["blank channels", "zero activations"],
+                                          tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".0%"]),
                                           interactions={"click": "select"}, selected_style={"stroke": "#dd8452",
                                                                                            "stroke-width": "2"})
         self.sparsity_chart = bqplot.Figure(
-            marks=[self._sparsity_bars], title="sparsity per layer (click a layer to open it)",
-            legend_location="top-left", legend_style={"font-size": "9px"},
-            axes=[bqplot.Axis(scale=self._sparsity_bars.scales["x"], tick_rotate=-30, tick_style={"font-size": "9px"}),
+            marks=[self._sparsity_bars], title="",
+            axes=[bqplot.Axis(scale=self._sparsity_bars.scales["x"], tick_rotate=-60, tick_style={"font-size": "9px"},
+                              label="layer", label_offset="80px"),
                   bqplot.Axis(scale=self._sparsity_bars.scales["y"], side="left", tick_format=".0%",
-                              num_ticks=3)],
-            fig_margin={"top": 30, "bottom": 60, "left": 45, "right": 10},
-            layout=widgets.Layout(width="420px", height="220px"))
+                              num_ticks=3, label="share", label_offset="36px")],
+            fig_margin={"top": 10, "bottom": 95, "left": 50, "right": 10},
+            layout=widgets.Layout(width="420px", height="260px"))
         self.sparsity_chart.add_class("cnnviz-sparsity")
+        # the title and the legend sit above the chart (in bqplot they overlap the bars); the chart
+        # scrolls sideways when the network has more layers than fit
+        self.sparsity_box = widgets.VBox([
+            widgets.HTML('<b>sparsity per layer</b> <small>(click a layer to open it)<br>'
+                         '<span style="color:#8172b3">&#9632;</span> blank channels &nbsp; '
+                         '<span style="color:#c4ad66">&#9632;</span> zero activations</small>'),
+            widgets.Box([self.sparsity_chart], layout=widgets.Layout(width="440px", overflow_x="auto")),
+        ])
         self._sparsity_bars.observe(self._layer_from_chart, "selected")
 
         self._on_model_change()
@@ -91,11 +118,11 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
         views = widgets.HBox([
             widgets.VBox([widgets.HTML("<b>input</b>"), self.input_view]),
             widgets.VBox([widgets.HTML("<b>channel</b>"), self.channel_view, self.stats]),
-            self.sparsity_chart,
-        ])
+            self.sparsity_box,
+        ], layout=widgets.Layout(flex_flow="row wrap"))
         controls = widgets.HBox([self.layer_dropdown, self.colormap_dropdown, self.normalization_buttons])
         self._finish_init([controls, self.channel_slider, views, self.examples, widgets.HTML("<b>all channels</b>"),
-                           self.grid_view])
+                           self.page_slider, self.grid_view])
 
     # ------------------------------------------------------------------ layers
     def _on_model_change(self) -> None:
@@ -105,6 +132,16 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
     def n_channels(self) -> int:
         """Channels of the layer shown."""
         return int(self.inspector.layer(self.layer).output_shape[-1]) if self.layer else 1
+
+    @property
+    def per_page(self) -> int:
+        """Channels on one page of the grid."""
+        return GRID_ROWS * self.images_per_row
+
+    @property
+    def n_pages(self) -> int:
+        """Pages of the channel grid for the layer shown."""
+        return max(1, -(-self.n_channels // self.per_page))
 
     @guarded
     def _layer_from_chart(self, change: dict) -> None:
@@ -139,13 +176,28 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
         return self.grid_view.value
 
     def _grid_png(self) -> bytes:
+        start = self.grid_page * self.per_page
+
         def compute() -> np.ndarray:
-            grid = channel_grid(self.inspector.activations(self.layer), colormap=self.colormap,
-                                normalization=self.normalization, per_row=self.images_per_row)
+            maps = self.inspector.activations(self.layer)
+            if self.normalization == "shared":   # the page on the whole layer's range, not its own
+                low, high = float(maps.min()), float(maps.max())
+                maps = (maps - low) / (high - low) if high > low else np.zeros_like(maps)
+            page = maps[..., start:start + self.per_page]
+            grid = channel_grid(page, colormap=self.colormap, per_row=self.images_per_row,
+                                normalization="none" if self.normalization == "shared" else "per_channel")
             return np.frombuffer(to_png(grid, scale=max(1, 512 // grid.shape[1])), np.uint8)
 
         return self.cached("channel_grid_png", self.layer, self.colormap, self.normalization, self.images_per_row,
-                           compute=compute).tobytes()
+                           start, compute=compute).tobytes()
+
+    def channel_scale(self) -> ColorScale:
+        """The colour scale of the large channel view: the channel's own range or the layer's,
+        in activation units."""
+        maps = self.inspector.activations(self.layer)
+        values = maps[..., self.channel] if self.normalization == "per_channel" else maps
+        note = "this channel's own range" if self.normalization == "per_channel" else "the whole layer's range"
+        return ColorScale(float(values.min()), float(values.max()), "activation", note=note)
 
     def _render(self) -> bool:
         if not self.inspector.has_image:
@@ -156,11 +208,10 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
             if self._needs_drawing("input", self.inspector.image_key):
                 self.input_view.value = display_png(self.inspector.image, 192)
             one = maps[..., self.channel]
-            if self.normalization == "shared":
-                scaled = normalize(one, low=float(maps.min()), high=float(maps.max()))
-            else:
-                scaled = normalize(one)
-            self.channel_view.value = display_png(colorize(scaled, self.colormap))
+            scale = self.channel_scale()
+            blank = bool(near_blank_channels(maps)[self.channel])
+            scaled = np.zeros_like(one) if blank and self.normalization == "per_channel" else scale.to01(one)
+            show_picture(self.channel_view, map_figure(colorize(scaled, self.colormap), scale, self.colormap))
             self.grid_view.value = self._grid_png()
             self._render_statistics()
             self.examples.show(self.inspector, self.layer, self.channel, self.cached)
@@ -172,15 +223,22 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
         stats = self.statistics()
         c = self.channel
         rank = int(np.nonzero(stats.ranking == c)[0][0]) + 1
-        h, w, channels = self.inspector.activations(self.layer).shape
+        maps = self.inspector.activations(self.layer)
+        h, w, channels = maps.shape
+        near_blank = near_blank_channels(maps)
+        warning = ""
+        if near_blank[c]:
+            warning = (f"<br><b>&#9888; channel {c} is blank</b>: its largest value, {np.abs(maps[..., c]).max():.3g}, "
+                       f"is negligible against the layer's {np.abs(maps).max():.3g}, so it is drawn empty")
         self.stats.value = (
             f"<small>{html.escape(self.layer)}: {h}x{w}, {channels} channels; "
-            f"<b>{stats.blank_fraction:.0%}</b> blank<br>"
+            f"<b>{stats.blank_fraction:.0%}</b> blank, {int(near_blank.sum())} blank or near blank<br>"
             f"channel {c}: mean {stats.mean[c]:.3g}, max {stats.max[c]:.3g}, "
-            f"zero at {stats.sparsity[c]:.0%} of positions, rank {rank}/{channels} by mean</small>")
+            f"zero at {stats.sparsity[c]:.0%} of positions, rank {rank}/{channels} by mean{warning}</small>")
         if not self._needs_drawing("sparsity", (self.inspector.image_key, self.layer)):
             return
         blank, zero = self.blank_fractions(), self.zero_fractions()
+        self.sparsity_chart.layout.width = f"{max(420, BAR_PIXELS * len(blank) + 60)}px"
         with self._sparsity_bars.hold_sync():
             self._sparsity_bars.x = list(blank)
             self._sparsity_bars.y = [list(blank.values()), list(zero.values())]

@@ -19,14 +19,18 @@ from PIL import Image, ImageFilter
 
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep, patch_positions
-from cnnviz_widgets.render import draw_box, mask_view, normalize, overlay
+from cnnviz_widgets.render import ColorScale, draw_box, floor_scale, mask_view, overlay, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view
+from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, map_figure, show_picture
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait, index_trait
 
 FILLS = (("mean colour", "mean"), ("grey", "grey"), ("blur", "blur"), ("colour", "colour"))
+
+DROP_FLOOR = 0.01
+"""The smallest top of the sensitivity's colour scale: a drop in probability of 1 percentage point.
+A class whose largest drop is below it draws no hot colour (hiding any part changes nothing)."""
 
 
 def _hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -169,12 +173,45 @@ class OcclusionSweeper(InspectorWidget):
 
     @property
     def heatmap(self) -> np.ndarray | None:
-        """The sensitivity shown, float32 (H, W) in [0, 1] (drops below zero clipped), or None."""
+        """The sensitivity shown, float32 (H, W) in [0, 1] on :meth:`drop_scale` (drops below zero
+        clipped), or None."""
         sweep = self.sweep
         if sweep is None:
             return None
-        heat = sweep.heatmap[0]
-        return normalize(np.maximum(heat, 0.0), low=0.0)
+        return self.drop_scale(sweep).to01(sweep.heatmap[0])
+
+    def drop_scale(self, sweep: OcclusionSweep) -> ColorScale:
+        """The colour scale of a sweep: the drop in probability from 0 to its largest drop, in
+        percentage points, never topped below :data:`DROP_FLOOR`."""
+        return floor_scale(float(sweep.heatmap[0].max()), DROP_FLOOR, "drop in probability", factor=100.0,
+                           suffix=" pp")
+
+    @property
+    def saved_png(self) -> bytes:
+        """The sensitivity as shown, for a slide: the overlay at 512 px, its colour bar and a caption."""
+        sweep, heat = self.sweep, self.heatmap
+        if sweep is None or heat is None:
+            return self.png
+        picture = overlay(self.inspector.image, heat, self.alpha, self.colormap)
+        return to_png(map_figure(picture, self.drop_scale(sweep), self.colormap, side=512, font_size=16,
+                                 caption=self._caption_text(sweep, html_format=False)))
+
+    def _caption_text(self, sweep: OcclusionSweep, *, html_format: bool) -> str:
+        esc = html.escape if html_format else (lambda text: text)
+        bold = (lambda text: f"<b>{text}</b>") if html_format else (lambda text: text)
+        drop = float(sweep.intact[0] - sweep.probabilities[0].min())
+        scale = self.drop_scale(sweep)
+        lines = [f"Occlusion for {esc(self.classes.describe())}",
+                 f"{sweep.probabilities[0].size} patches of {sweep.patch[0]}x{sweep.patch[1]} px; the largest drop "
+                 f"in probability is {bold(f'{100 * drop:.1f} percentage points')}",
+                 f"colour scale: {esc(scale.describe())}"]
+        if drop < DROP_FLOOR:
+            lines.append(bold(f"No patch changes the probability by {100 * DROP_FLOOR:g} point or more: "
+                              "nothing here is evidence for this class."))
+        if self.inspector.near_uniform:
+            lines.insert(0, bold("The model's predictions are nearly uniform (untrained or broken?): this map "
+                                 "shows the network's structure, not evidence for a class."))
+        return ("<br>" if html_format else "\n").join(lines)
 
     def _render(self) -> bool:
         if not self.inspector.has_image:
@@ -186,14 +223,11 @@ class OcclusionSweeper(InspectorWidget):
         if self._needs_drawing("maps", (self.sweep_key(), self.alpha, self.colormap)):
             heat = self.heatmap
             assert heat is not None   # the sweep is there: _render returned above otherwise
-            self.overlay_view.value = display_png(overlay(image, heat, self.alpha, self.colormap))
+            show_picture(self.overlay_view, map_figure(overlay(image, heat, self.alpha, self.colormap),
+                                                       self.drop_scale(sweep), self.colormap))
             self.mask_view.value = display_png(mask_view(image, heat))
-        n_steps = sweep.probabilities[0].size
         self._render_step(sweep, image)
-        drop = float(sweep.intact[0] - sweep.probabilities[0].min())
-        self.caption.value = (f"<small>{html.escape(self.classes.describe())}<br>{n_steps} patches of "
-                              f"{sweep.patch[0]}x{sweep.patch[1]} px; the largest drop in probability is "
-                              f"<b>{drop:.1%}</b></small>")
+        self.caption.value = f"<small>{self._caption_text(sweep, html_format=True)}</small>"
         return True
 
     def _render_step(self, sweep: OcclusionSweep, image: np.ndarray) -> None:
