@@ -4,6 +4,7 @@ step of every map (ReLU and scaling, or the raw values)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import tensorflow as tf
@@ -61,7 +62,22 @@ def normalize_maps(maps: np.ndarray) -> np.ndarray:
     return maps / scale[:, None, None]
 
 
-def finish(maps: np.ndarray, raw: bool) -> np.ndarray:
-    """A method's last step: the signed float32 maps themselves when ``raw``, else
-    :func:`normalize_maps` (ReLU, scaled to [0, 1] per map)."""
-    return np.asarray(maps, np.float32) if raw else normalize_maps(maps)
+Raw = bool | Literal["unscaled"]
+"""A method's ``raw`` argument: False for the [0, 1] map, True for the signed values before ReLU
+and scaling, ``"unscaled"`` for the map after ReLU in the method's own units, before it is divided
+by its peak (the [0, 1] map times that peak; what a colour bar with real values needs)."""
+
+
+def check_raw(raw: object) -> None:
+    """Refuse a ``raw`` that is not False, True or ``"unscaled"``."""
+    if raw is not True and raw is not False and raw != "unscaled":
+        raise ArgumentError(f"raw must be False, True or 'unscaled'; got {raw!r}")
+
+
+def finish(maps: np.ndarray, raw: Raw) -> np.ndarray:
+    """A method's last step: the signed float32 maps themselves when ``raw`` is True, the ReLU'd
+    maps in their own units for ``"unscaled"``, else :func:`normalize_maps` (ReLU, scaled to
+    [0, 1] per map)."""
+    if raw is True:
+        return np.asarray(maps, np.float32)
+    return np.maximum(np.asarray(maps, np.float32), 0) if raw == "unscaled" else normalize_maps(maps)

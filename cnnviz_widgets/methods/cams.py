@@ -43,7 +43,7 @@ from cnnviz_widgets.methods._compiled import (
     layer_gradient_fn,
     submodel,
 )
-from cnnviz_widgets.methods._maps import finish, upsample
+from cnnviz_widgets.methods._maps import Raw, finish, upsample
 from cnnviz_widgets.methods._models import ModelLike, prepare, spatial_layer
 from cnnviz_widgets.methods.registry import Option, declare
 from cnnviz_widgets.store import stored
@@ -103,10 +103,10 @@ def gradient_cam(name: str, label: str, *, shows: str, distrust: str) -> Callabl
     """
     def make(step: CamStep) -> Callable[..., np.ndarray]:
         def method(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-                   batch_size: int | None = None, raw: bool = False) -> np.ndarray:
+                   batch_size: int | None = None, raw: Raw = False) -> np.ndarray:
             graph, x, layer, classes, target = _layer_and_classes(
                 model, x, class_index, layer, "A class activation map", top_in_graph=True, targets=True)
-            cams = _cam_fn(graph, layer, step, target, signed=raw)
+            cams = _cam_fn(graph, layer, step, target, signed=raw is True)
             maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None,
                                classes)
             return finish(maps, raw)
@@ -236,7 +236,7 @@ def _eigen_cam_fn(graph: TracedGraph, layer: str, signed: bool = False):
          distrust="it is the same for every class: it shows what the layer responds to most, not the evidence "
                   "for the class asked")
 def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-              batch_size: int | None = None, raw: bool = False) -> np.ndarray:
+              batch_size: int | None = None, raw: Raw = False) -> np.ndarray:
     """EigenCAM (Muhammad & Yeasin 2020): the activations (h*w, K) of the target layer, centred per
     channel, projected on their first principal direction: one forward pass to the layer and one
     small eigendecomposition per image.
@@ -246,7 +246,7 @@ def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
     """
     graph, x, layer, _, _ = _layer_and_classes(model, x, class_index, layer, "EigenCAM",
                                                top_in_graph=True)   # refuses a bad class like the others
-    maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer, raw)(chunk).numpy(), x,
+    maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer, raw is True)(chunk).numpy(), x,
                        batch_size or chunk_size(graph))
     return finish(maps, raw)
 
@@ -326,7 +326,7 @@ def _ablation_map_fn(graph: TracedGraph, layer: str):
                   "each look unimportant alone")
 @stored()
 def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-                 batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
+                 batch_size: int | None = None, progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """Ablation-CAM (Desai & Ramaswamy 2020): ``w_k = (S - S_k) / |S|``, with S_k the class score when
     channel k of the target layer is zero; map = ReLU(sum_k w_k A_k).
 
@@ -352,7 +352,7 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     ablated = _ablation_fn(graph, layer)
     if all(len(channels) < copies for channels in active):   # each image in one call, upsampled there too
         whole = _ablation_map_fn(graph, layer)
-        maps = np.stack([whole(acts[i:i + 1], channels.astype(np.int32), classes[i:i + 1], not raw).numpy()
+        maps = np.stack([whole(acts[i:i + 1], channels.astype(np.int32), classes[i:i + 1], raw is not True).numpy()
                          for i, channels in enumerate(active)])
         if progress is not None:
             progress(total, total)
@@ -370,7 +370,7 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
                 progress(done, total)
         weights = (scores[0] - scores[1:]) / max(abs(float(scores[0])), 1e-12)
         combined = np.einsum("hwk,k->hw", acts[i][..., channels], weights)   # no BLAS call beside TensorFlow's
-        maps[i] = combined if raw else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
+        maps[i] = combined if raw is True else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
     return finish(upsample(maps, x.shape[1:3]), raw)
 
 
@@ -406,7 +406,7 @@ def _score_cam_fn(graph: TracedGraph):
 @stored()
 def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
               max_channels: int | None = None, batch_size: int | None = None,
-              progress: Progress = None, raw: bool = False) -> np.ndarray:
+              progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """Score-CAM (Wang et al. 2020): each channel weighted by the class probability of the image
     masked by that channel.
 
@@ -455,5 +455,5 @@ def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
             if progress is not None:
                 progress(done, total)
         combined = acts[i][..., channels] @ weights
-        maps[i] = combined if raw else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
+        maps[i] = combined if raw is True else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
     return finish(upsample(maps, x.shape[1:3]), raw)

@@ -24,7 +24,7 @@ from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.methods._chunks import Progress, chunk_size
 from cnnviz_widgets.methods._classes import ClassIndex, class_indices
 from cnnviz_widgets.methods._compiled import blend_probability_fn, cached, predict_probabilities
-from cnnviz_widgets.methods._maps import fill_image, finish
+from cnnviz_widgets.methods._maps import Raw, fill_image, finish
 from cnnviz_widgets.methods._models import ModelLike, prepare
 from cnnviz_widgets.methods.registry import Option, declare
 from cnnviz_widgets.store import stored
@@ -242,7 +242,7 @@ def _rise_fn(graph, cells: int):
 @stored()
 def rise(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, masks: int = 1000, cells: int = 7,
          keep: float = 0.5, fill: float | Sequence[float] | str = "mean", seed: int = 0,
-         batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
+         batch_size: int | None = None, progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """RISE (Petsiuk et al. 2018): randomised input sampling, with occlusion's convention.
 
     ``masks`` seeded random masks (:func:`rise_masks`) hide parts of each image (the hidden

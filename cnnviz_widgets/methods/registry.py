@@ -24,32 +24,37 @@ import numpy as np
 from cnnviz_widgets.errors import ArgumentError, did_you_mean
 from cnnviz_widgets.methods._chunks import Progress
 from cnnviz_widgets.methods._classes import ClassIndex
+from cnnviz_widgets.methods._maps import Raw, check_raw
 from cnnviz_widgets.methods._models import ModelLike
 
 FAMILIES = {"cam": "class activation maps (a target layer)", "gradient": "gradients to the input pixels",
             "perturbation": "hide parts of the image and measure the probability"}
 """The method families, each in its own file (``cams``, ``saliency``, ``occlusion``)."""
 
-FAMILY_UNITS = {"cam": ("raw map value (class score units)", 1.0, ""),
+FAMILY_UNITS = {"cam": ("map value (class score units)", 1.0, ""),
                 "gradient": ("attribution per pixel (class score units)", 1.0, ""),
                 "perturbation": ("probability seen minus hidden", 100.0, " pp")}
-"""What a family's raw map (``raw=True``) is measured in, as a colour bar says it: (words, factor
+"""What a family's unscaled map (``raw="unscaled"``) is measured in, as a colour bar says it: (words, factor
 from the value to the number written, suffix); probabilities are written in percentage points."""
 
-CHANNEL_REDUCTIONS = {"max_abs": "the largest absolute value over a pixel's channels",
-                      "abs_sum": "the absolute value of the sum over a pixel's channels"}
-"""How an input-space method's raw (N, H, W, C) attributions become one value per pixel."""
 
 
 @dataclass(frozen=True)
 class Option:
-    """One numeric option of a method: its keyword, default, inclusive range and help line."""
+    """One numeric option of a method: its keyword, default, inclusive range, help line and the
+    label its slider shows (default: the keyword in words)."""
 
     name: str
     default: int | float
     low: int | float
     high: int | float
     help: str
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        """The slider's label: ``label``, or the keyword with spaces."""
+        return self.label or self.name.replace("_", " ")
 
     @property
     def integer(self) -> bool:
@@ -84,24 +89,10 @@ class HeatmapMethod:
     options: tuple[Option, ...] = ()
     fixed: Mapping[str, Any] = field(default_factory=dict)
     """Keywords always passed to ``function`` (a variant such as Faster Score-CAM)."""
-    channels: str = "max_abs"
-    """How raw (N, H, W, C) attributions become one value per pixel (a key of CHANNEL_REDUCTIONS)."""
-
     @property
     def unit(self) -> tuple[str, float, str]:
-        """What the values of :meth:`units_map` are: (words, display factor, suffix), as a colour bar says it."""
+        """What the ``raw="unscaled"`` map is measured in: (words, display factor, suffix), for its colour bar."""
         return FAMILY_UNITS[self.family]
-
-    def units_map(self, raw: np.ndarray) -> np.ndarray:
-        """The map in real units from this method's ``raw=True`` output: float32 (N, H, W), signed
-        for the maps made at a layer or from masks, >= 0 for input-space attributions (reduced over
-        channels as the method does). ReLU and division by the peak give the [0, 1] map."""
-        raw = np.asarray(raw, np.float32)
-        if raw.ndim == 4:
-            return np.abs(raw.sum(axis=-1)) if self.channels == "abs_sum" else np.abs(raw).max(axis=-1)
-        if raw.ndim != 3:
-            raise ArgumentError(f"Expected {self.label}'s raw maps (N, H, W) or (N, H, W, C); got shape {raw.shape}")
-        return raw
 
     @functools.cached_property
     def keywords(self) -> frozenset[str]:
@@ -136,15 +127,18 @@ class HeatmapMethod:
         return merged
 
     def compute(self, model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None,
-                progress: Progress = None, batch_size: int | None = None, raw: bool = False,
+                progress: Progress = None, batch_size: int | None = None, raw: Raw = False,
                 **options: Any) -> np.ndarray:
         """The method's maps, float32 (N, H, W) in [0, 1]; ``layer`` is ignored unless it uses one,
         ``batch_size`` (images per compiled call, None: what fits in memory) unless it batches.
         ``raw=True``: the signed values before ReLU and scaling, (N, H, W) for the maps made at a
-        layer or from masks, (N, H, W, C) for the input-space methods."""
+        layer or from masks, (N, H, W, C) for the input-space methods. ``raw="unscaled"``: the
+        (N, H, W) map after ReLU in the method's own units (:attr:`unit`), before its division by
+        the peak."""
+        check_raw(raw)
         keywords = {**self.fixed, **self.checked_options(options)}
-        if raw:
-            keywords["raw"] = True
+        if raw is not False:
+            keywords["raw"] = raw
         accepted = self.keywords
         if self.uses_layer:
             keywords["layer"] = layer
@@ -163,19 +157,15 @@ HEATMAP_METHODS: dict[str, HeatmapMethod] = {}
 
 
 def declare(name: str, label: str, *, family: str, layer: bool, gradients: bool, shows: str, distrust: str,
-            options: tuple[Option, ...] = (), fixed: Mapping[str, Any] | None = None,
-            channels: str = "max_abs") -> Callable:
+            options: tuple[Option, ...] = (), fixed: Mapping[str, Any] | None = None) -> Callable:
     """Decorator that registers the function below it as the heatmap method ``name``.
 
     The function is called as ``function(model, x, class_index, [layer=...], [progress=...],
     [raw=True], **options, **fixed)``; ``options`` and ``raw`` must be keywords of it. Stack several to declare
-    variants of one function (``fixed`` holds what differs). ``channels`` says how the raw
-    attributions of an input-space method are reduced over channels (:data:`CHANNEL_REDUCTIONS`).
+    variants of one function (``fixed`` holds what differs).
     """
     if family not in FAMILIES:
         raise ArgumentError(f"family must be one of {', '.join(FAMILIES)}; got {family!r}")
-    if channels not in CHANNEL_REDUCTIONS:
-        raise ArgumentError(f"channels must be one of {', '.join(CHANNEL_REDUCTIONS)}; got {channels!r}")
 
     def register(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         if name in HEATMAP_METHODS:
@@ -185,7 +175,7 @@ def declare(name: str, label: str, *, family: str, layer: bool, gradients: bool,
             if keyword not in accepted:
                 raise ArgumentError(f"{function.__name__} has no keyword {keyword!r} declared for {name!r}")
         HEATMAP_METHODS[name] = HeatmapMethod(name, label, family, layer, gradients, shows, distrust, function,
-                                              tuple(options), dict(fixed or {}), channels)
+                                              tuple(options), dict(fixed or {}))
         ordered = sorted(HEATMAP_METHODS.values(), key=lambda m: list(FAMILIES).index(m.family))   # stable
         HEATMAP_METHODS.clear()
         HEATMAP_METHODS.update((m.name, m) for m in ordered)
@@ -205,7 +195,7 @@ def heatmap_method(name: str) -> HeatmapMethod:
 
 def heatmap(model: ModelLike, x: np.ndarray, method: str = "grad_cam", class_index: ClassIndex = None,
             layer: str | None = None, *, progress: Progress = None, batch_size: int | None = None,
-            raw: bool = False, **options: Any) -> np.ndarray:
+            raw: Raw = False, **options: Any) -> np.ndarray:
     """Any heatmap method by name: float32 (N, H, W) in [0, 1].
 
     Args:
@@ -213,7 +203,8 @@ def heatmap(model: ModelLike, x: np.ndarray, method: str = "grad_cam", class_ind
         layer: target layer of the CAM methods (None: the automatic choice); ignored by the others.
         progress: ``progress(done, total)`` for the long methods; raising from it aborts.
         batch_size: images per compiled call (None: what fits in memory).
-        raw: the signed values before ReLU and scaling (see :meth:`HeatmapMethod.compute`).
+        raw: True for the signed values before ReLU and scaling, ``"unscaled"`` for the map in the
+            method's own units before scaling (see :meth:`HeatmapMethod.compute`).
         options: the method's own options (``HEATMAP_METHODS[method].options``), e.g.
             ``samples=50`` for SmoothGrad; an unknown or out-of-range one is refused.
     """

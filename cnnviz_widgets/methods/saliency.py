@@ -27,13 +27,14 @@ from cnnviz_widgets.inspector.graph import TracedGraph
 from cnnviz_widgets.methods._chunks import Progress, chunk_size, run_chunked
 from cnnviz_widgets.methods._classes import ClassIndex, class_indices, split_target
 from cnnviz_widgets.methods._compiled import cached, chosen_scores, input_gradient_fn, input_spec, submodel
-from cnnviz_widgets.methods._maps import normalize_maps
+from cnnviz_widgets.methods._maps import Raw, finish
 from cnnviz_widgets.methods._models import ModelLike, prepare
 from cnnviz_widgets.methods.cams import grad_cam
 from cnnviz_widgets.methods.registry import Option, declare
 
-_NOISE_OPTIONS = (Option("smooth_samples", 20, 1, 2000, "noisy copies of the image"),
-                  Option("smooth_noise", 0.2, 0.001, 1.0, "noise standard deviation, as a fraction of the value range"))
+_NOISE_OPTIONS = (Option("smooth_samples", 20, 1, 2000, "noisy copies of the image", "noisy copies"),
+                  Option("smooth_noise", 0.2, 0.001, 1.0, "noise standard deviation, as a fraction of the value range",
+                         "noise level"))
 _PIXEL_DISTRUST = "pixel-sharp but noisy, and it shows which pixels matter to the score, not which object"
 
 
@@ -124,10 +125,12 @@ def _noisy_gradient_moments(graph: TracedGraph, x: np.ndarray, classes: np.ndarr
     return means.astype(np.float32), variances.astype(np.float32)
 
 
-def _channel_peak(values: np.ndarray, raw: bool = False) -> np.ndarray:
+def _channel_peak(values: np.ndarray, raw: Raw = False) -> np.ndarray:
     """(N, H, W, C) -> (N, H, W) in [0, 1]: each pixel's largest absolute value over its channels;
     with ``raw``, the signed (N, H, W, C) values themselves."""
-    return np.asarray(values, np.float32) if raw else normalize_maps(np.abs(values).max(axis=-1))
+    if raw is True:
+        return np.asarray(values, np.float32)
+    return finish(np.abs(np.asarray(values, np.float32)).max(axis=-1), raw)
 
 
 @declare("smoothgrad", "SmoothGrad", family="gradient", layer=False, gradients=True,
@@ -139,7 +142,7 @@ def _channel_peak(values: np.ndarray, raw: bool = False) -> np.ndarray:
          fixed={"smooth_samples": 0})
 def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 0,
              smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
-             progress: Progress = None, raw: bool = False) -> np.ndarray:
+             progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """Vanilla gradient saliency (Simonyan et al. 2014), or SmoothGrad (Smilkov et al. 2017).
 
     The map is the largest absolute gradient over the channels of each pixel. With
@@ -182,7 +185,7 @@ def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
          shows="each pixel's value times its gradient: a first-order estimate of its contribution",
          distrust="a black pixel (value 0) always gets 0, however important; as noisy as saliency")
 def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
-                     batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
+                     batch_size: int | None = None, progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """Gradient x Input (Shrikumar et al. 2016): ``x * d score / d x``, the largest absolute value
     over each pixel's channels, scaled to [0, 1]. Same arguments as :func:`saliency`."""
     graph, x = prepare(model, x)
@@ -196,7 +199,7 @@ def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
 
 def _noise_statistic(model: ModelLike, x: np.ndarray, class_index: ClassIndex, samples: int, noise: float,
                      seed: int, batch_size: int | None, progress: Progress, statistic: str,
-                     raw: bool = False) -> np.ndarray:
+                     raw: Raw = False) -> np.ndarray:
     graph, x = prepare(model, x)
     class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=target is not None)
@@ -211,7 +214,7 @@ def _noise_statistic(model: ModelLike, x: np.ndarray, class_index: ClassIndex, s
          options=_NOISE_OPTIONS)
 def vargrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 20,
             smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
-            progress: Progress = None, raw: bool = False) -> np.ndarray:
+            progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """VarGrad (Adebayo et al. 2018): the variance over ``smooth_samples`` noisy copies of each
     input gradient value, the largest over each pixel's channels, scaled to [0, 1].
 
@@ -227,7 +230,7 @@ def vargrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, 
          options=_NOISE_OPTIONS)
 def squaregrad(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, smooth_samples: int = 20,
                smooth_noise: float = 0.2, seed: int = 0, batch_size: int | None = None,
-               progress: Progress = None, raw: bool = False) -> np.ndarray:
+               progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """SquareGrad (Hooker et al. 2019): the mean over ``smooth_samples`` noisy copies of each
     squared input gradient, the largest over each pixel's channels, scaled to [0, 1].
 
@@ -274,10 +277,10 @@ def integrated_gradients_attributions(model: ModelLike, x: np.ndarray, class_ind
 @declare("integrated_gradients", "Integrated gradients", family="gradient", layer=False, gradients=True,
          shows="gradients summed along a straight path from a black image to this one",
          distrust="the map depends on the baseline (black here): dark objects get little",
-         options=(Option("steps", 32, 1, 1024, "points on the path from the baseline"),), channels="abs_sum")
+         options=(Option("steps", 32, 1, 1024, "points on the path from the baseline"),))
 def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *, steps: int = 32,
                          baseline: float | np.ndarray = 0.0, batch_size: int | None = None,
-                         progress: Progress = None, raw: bool = False) -> np.ndarray:
+                         progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """Integrated gradients as a heatmap: the absolute value of the attributions summed over channels, scaled to [0, 1].
 
     Same arguments as :func:`integrated_gradients_attributions`; ``raw=True`` returns those
@@ -288,7 +291,7 @@ def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassInde
     """
     attributions = integrated_gradients_attributions(model, x, class_index, steps=steps, baseline=baseline,
                                                      batch_size=batch_size, progress=progress)
-    return attributions if raw else normalize_maps(np.abs(attributions.sum(axis=-1)))
+    return attributions if raw is True else finish(np.abs(attributions.sum(axis=-1)), raw)
 
 
 @tf.RegisterGradient("CnnvizGuidedRelu")
@@ -341,7 +344,7 @@ def guided_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
          distrust="it reconstructs the image's edges almost regardless of the class and of the top layers' "
                   "weights (the sanity check shows it)")
 def guided_backprop(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
-                    batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
+                    batch_size: int | None = None, progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """Guided Backpropagation (Springenberg et al. 2015): the class score's input gradient where
     every ReLU passes only positive gradients and only where it was active; the largest absolute
     value over each pixel's channels, scaled to [0, 1]. Same arguments as :func:`saliency`."""
@@ -353,7 +356,7 @@ def guided_backprop(model: ModelLike, x: np.ndarray, class_index: ClassIndex = N
          distrust="its detail comes from Guided Backprop, which ignores the top layers; its class comes from "
                   "Grad-CAM's coarse map")
 def guided_grad_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, layer: str | None = None, *,
-                    batch_size: int | None = None, progress: Progress = None, raw: bool = False) -> np.ndarray:
+                    batch_size: int | None = None, progress: Progress = None, raw: Raw = False) -> np.ndarray:
     """Guided Grad-CAM (Selvaraju et al. 2017): Guided Backprop's gradients times the Grad-CAM map
     (upsampled), the largest absolute value over each pixel's channels, scaled to [0, 1].
 

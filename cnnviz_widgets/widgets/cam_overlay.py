@@ -58,7 +58,7 @@ METHOD_OPTIONS = [(m.label, m.name) for m in HEATMAP_METHODS.values()]
 
 
 def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int, options: dict | None = None) -> tuple:
-    """Cache key of one map in real units (:meth:`HeatmapMethod.units_map`); the layer counts only
+    """Cache key of one map in the method's own units (``raw="unscaled"``); the layer counts only
     for methods that use one, and the method's options with their defaults filled in."""
     chosen = heatmap_method(method)
     return (image_key, "units map", method, layer if chosen.uses_layer else None, class_index,
@@ -67,12 +67,10 @@ def _heatmap_key(image_key: tuple, method: str, layer: str, class_index: int, op
 
 def units_map(model: Any, batch: np.ndarray, method: str, class_index: int, layer: str, *,
               progress: Progress | None = None, batch_size: int | None = None, **options: Any) -> np.ndarray:
-    """One image's map in the method's real units, float32 (H, W): its ``raw=True`` values,
-    reduced over channels for the input-space methods (:meth:`HeatmapMethod.units_map`)."""
-    chosen = heatmap_method(method)
-    raw = heatmap(model, batch[:1], method, class_index, layer, progress=progress, batch_size=batch_size,
-                  raw=True, **options)
-    return chosen.units_map(raw)[0]
+    """One image's map in the method's own units, float32 (H, W) >= 0: its ``raw="unscaled"``
+    values (the [0, 1] map times its peak)."""
+    return heatmap(model, batch[:1], method, class_index, layer, progress=progress, batch_size=batch_size,
+                   raw="unscaled", **options)[0]
 
 
 MAX_BATCH_SIZE = 4096
@@ -83,8 +81,9 @@ def option_control(option: Option) -> widgets.Widget:
     """A slider for one declared method option (its range, default and help as tooltip)."""
     kind = widgets.IntSlider if option.integer else widgets.FloatSlider
     extra = {} if option.integer else {"step": (option.high - option.low) / 200, "readout_format": ".3g"}
-    slider = kind(value=option.default, min=option.low, max=option.high, description=option.name,
-                  tooltip=option.help, continuous_update=False, style={"description_width": "110px"},
+    slider = kind(value=option.default, min=option.low, max=option.high, description=option.title,
+                  tooltip=f"{option.help} ({option.name})", continuous_update=False,
+                  style={"description_width": "110px"},
                   layout=widgets.Layout(width="360px"), **extra)
     slider.add_class(f"cnnviz-option-{option.name}")
     return slider
@@ -101,21 +100,21 @@ class OptionSliders(widgets.VBox):
         super().__init__([])
         self.add_class("cnnviz-method-options")
         self._method = "grad_cam"
-        self._sliders: list[widgets.Widget] = []
+        self._sliders: dict[str, widgets.Widget] = {}
         self.observe(self._show_value, "value")
 
     def show_method(self, method: str) -> None:
         """Sliders for ``method``'s options (the old method's are closed first: nothing syncs into them)."""
-        old, self._sliders = self._sliders, []
+        old, self._sliders = self._sliders, {}
         self.children = ()
-        for slider in old:
+        for slider in old.values():
             slider.close()
         self._method = method
         for option in heatmap_method(method).options:
             slider = option_control(option)
             slider.observe(functools.partial(self._slid, option.name), "value")
-            self._sliders.append(slider)
-        self.children = tuple(self._sliders)
+            self._sliders[option.name] = slider
+        self.children = tuple(self._sliders.values())
         self._show_value()
 
     def _slid(self, name: str, change: dict) -> None:
@@ -124,8 +123,8 @@ class OptionSliders(widgets.VBox):
 
     def _show_value(self, *_: Any) -> None:
         defaults = heatmap_method(self._method).defaults
-        for slider in self._sliders:
-            wanted = self.value.get(slider.description, defaults[slider.description])
+        for name, slider in self._sliders.items():
+            wanted = self.value.get(name, defaults[name])
             if slider.value != wanted:
                 slider.value = wanted
 
@@ -317,9 +316,17 @@ class CamOverlay(InspectorWidget):
         return class_scale(peak, top_peak, unit, factor=factor, suffix=suffix)
 
     @property
+    def color_scale(self) -> ColorScale | None:
+        """The colour scale of the map shown now (its values and units, as its colour bar says), or None."""
+        if not self.inspector.has_image:
+            return None
+        maps = self._found(self._pairs(self.method))
+        return None if maps is None else self.map_scale(maps)
+
+    @property
     def units(self) -> np.ndarray | None:
-        """The current map in the method's real units, float32 (H, W) (signed for the CAMs and
-        RISE), or None while it is computed."""
+        """The current map in the method's own units, float32 (H, W) >= 0 (the [0, 1] map times
+        its peak), or None while it is computed."""
         return self.inspector.results.get(self.heatmap_key())
 
     @property
@@ -428,8 +435,7 @@ class CamOverlay(InspectorWidget):
         where = f" on {self.layer}" if chosen.uses_layer else ""
         lines = [f"{bold(esc(chosen.label))}{esc(where)} for {esc(self.classes.describe())}",
                  esc(chosen.description),
-                 f"colour scale: {esc(scale.describe())}; raw values {scale.label(float(units.min()))} "
-                 f"to {scale.label(float(units.max()))}" + ("; negative values drawn as 0" if units.min() < 0 else "")]
+                 f"colour scale: {esc(scale.describe())}; negative values are not drawn"]
         if self.inspector.near_uniform:
             lines.insert(0, ("&#9888; " if html_format else "! ") + bold(
                 "The model's predictions are nearly uniform (untrained or broken?): this map shows the network's "
@@ -440,8 +446,10 @@ class CamOverlay(InspectorWidget):
     def saved_png(self) -> bytes:
         """The map as shown, for a slide: the overlay at 512 px with its colour bar and a caption
         (method, layer, class, probability, scale)."""
+        if not self.inspector.has_image:
+            return self.png
         maps = self._found(self._pairs(self.method))
-        if maps is None or not self.inspector.has_image:
+        if maps is None:
             return self.png
         chosen = heatmap_method(self.method)
         units = maps[(self.method, self.classes.resolved())]

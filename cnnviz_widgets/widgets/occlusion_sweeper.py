@@ -189,6 +189,8 @@ class OcclusionSweeper(InspectorWidget):
     @property
     def saved_png(self) -> bytes:
         """The sensitivity as shown, for a slide: the overlay at 512 px, its colour bar and a caption."""
+        if not self.inspector.has_image:
+            return self.png
         sweep, heat = self.sweep, self.heatmap
         if sweep is None or heat is None:
             return self.png

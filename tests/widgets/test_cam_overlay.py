@@ -12,7 +12,7 @@ import traitlets
 import cnnviz_widgets as cw
 from cnnviz_widgets.render import colorize, decode_png, overlay
 from cnnviz_widgets.widgets import CamOverlay, cam_overlay
-from cnnviz_widgets.widgets._base import display_png
+from cnnviz_widgets.widgets._base import fit_side, map_figure
 from cnnviz_widgets.widgets._controls import traits_table
 from cnnviz_widgets.widgets.cam_overlay import MAX_BATCH_SIZE
 
@@ -28,11 +28,11 @@ def test_overlay_peak_is_where_grad_cam_says(inspector, samples):
     assert cam.wait(60) and not cam.errors.message
     expected = cw.grad_cam(inspector, inspector.batch)[0]
     np.testing.assert_allclose(cam.heatmap, expected, atol=1e-6)
-    shown = decode_png(cam.png)[..., 0].astype(float)
-    factor = shown.shape[0] // expected.shape[0]
-    np.testing.assert_array_equal(shown[::factor, ::factor], colorize(expected, "gray")[..., 0])
+    shown = decode_png(cam.png)[:256, :256, 0]          # the map; its colour bar is on the right
+    np.testing.assert_array_equal(shown, fit_side(colorize(expected, "gray"), 256)[..., 0])
+    row, col = peak(shown)                              # the brightest pixel shows the map's peak
+    assert expected[int((row + 0.5) * 96 / 256), int((col + 0.5) * 96 / 256)] == expected.max()
     row, col = peak(expected)
-    assert shown[row * factor, col * factor] == shown.max()
     assert samples[0]["mask"][row, col]        # the model looked at the circle
     assert cam.layer == cam.default_layer == "block3_conv2" and "auto" in cam.layer_reason.value
 
@@ -49,14 +49,14 @@ def test_alpha_and_colormap_re_render_without_computing(inspector, count_calls):
     pictures.add(cam.png)
     assert len(pictures) == 3
     image = inspector.image
-    np.testing.assert_array_equal(decode_png(cam.png), decode_png(display_png(overlay(image, cam.heatmap, 0.9,
-                                                                                      "viridis"))))
+    np.testing.assert_array_equal(decode_png(cam.png), map_figure(overlay(image, cam.heatmap, 0.9, "viridis"),
+                                                                  cam.color_scale, "viridis"))
     assert not cam.busy
     assert counter.calls == calls and inspector.forward_passes == passes
 
 
 def test_class_change_from_the_chart_the_dropdown_and_the_name_box(inspector):
-    cam = CamOverlay(inspector)
+    cam = CamOverlay(inspector, scale="own")             # each map on its own peak: equal to the function's
     cam.wait(60)
     top = inspector.top_k(5)
     cam.classes.bars.selected = [2]                    # a click on the third bar
@@ -88,8 +88,9 @@ def test_the_chosen_methods_options_get_sliders_that_reach_the_map(inspector):
     assert cam.wait(60)
     spec = cw.methods.HEATMAP_METHODS["smoothgrad"]
     sliders = {s.description: s for s in cam.options_box.children}
-    assert list(sliders) == [o.name for o in spec.options]
-    samples = sliders["smooth_samples"]
+    assert list(sliders) == [o.title for o in spec.options] == ["noisy copies", "noise level"]   # words, not keywords
+    assert all(o.help in s.tooltip for o, s in zip(spec.options, sliders.values(), strict=True))
+    samples = sliders["noisy copies"]
     assert (samples.value, samples.min, samples.max) == (20, 1, 2000)
     samples.value = 4                                  # a student moves the slider
     assert cam.options == {"smooth_samples": 4} and cam.wait(60)
@@ -134,9 +135,10 @@ def test_randomise_weights_shows_the_map_of_a_randomised_copy(inspector):
     assert cam.randomised and cam.wait(60)
     random_map = cam.randomised_heatmap
     assert random_map is not None and random_map.shape == cam.heatmap.shape
-    expected = cw.heatmap(cam.random_twin(), inspector.batch, "grad_cam", cam.classes.resolved(), cam.layer)[0]
+    expected = cw.heatmap(cam.random_twin(), inspector.batch, "grad_cam", cam.classes.resolved(), cam.layer,
+                          raw="unscaled")[0]
     np.testing.assert_allclose(random_map, expected, atol=1e-5)
-    assert not np.allclose(random_map, cam.heatmap, atol=0.05)
+    assert not np.allclose(random_map / random_map.max(), cam.heatmap, atol=0.05)
     assert "rank correlation with the trained map" in cam.random_caption.value
     grid = decode_png(cam.random_view.value)
     assert grid.shape[1] > grid.shape[0] and cam.random_box.layout.display is None
@@ -148,7 +150,7 @@ def test_randomise_weights_shows_the_map_of_a_randomised_copy(inspector):
 
 
 def test_fifty_rapid_changes_end_on_the_last_request(inspector):
-    cam = CamOverlay(inspector, method="smoothgrad")   # ~0.3 s a map: changes outrun the work
+    cam = CamOverlay(inspector, method="smoothgrad", scale="own")   # ~0.3 s a map: changes outrun the work
     cam.wait(60)
     started = cam._runner.jobs_started
     for i in range(50):
@@ -159,7 +161,7 @@ def test_fifty_rapid_changes_end_on_the_last_request(inspector):
     expected = cw.saliency(inspector, inspector.batch, last, smooth_samples=20)[0]
     np.testing.assert_allclose(cam.heatmap, expected, atol=1e-5)
     np.testing.assert_array_equal(decode_png(cam.png),
-                                  decode_png(display_png(overlay(inspector.image, expected, 0.5, "jet"))))
+                                  map_figure(overlay(inspector.image, expected, 0.5, "jet"), cam.color_scale, "jet"))
 
 
 def test_side_by_side_comparison_and_faithfulness(inspector):
@@ -168,7 +170,7 @@ def test_side_by_side_comparison_and_faithfulness(inspector):
     assert cam.wait(120)
     grid = decode_png(cam.compare_png)
     assert cam.compare_view.layout.display is None
-    assert grid.shape[1] > 2.5 * grid.shape[0]         # three tiles in one row
+    assert grid.shape[1] >= 3 * 160 and grid.shape[0] < 2 * 160   # three tiles in one row
     scores = cam.evaluate(steps=16)
     heat = cw.grad_cam(inspector, inspector.batch)[0]
     direct = cw.deletion_auc(inspector, inspector.batch, heat[None], steps=16)[0]

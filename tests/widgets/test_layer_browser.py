@@ -13,10 +13,10 @@ from cnnviz_widgets.widgets import LayerBrowser
 
 def shown_channel(browser: LayerBrowser) -> np.ndarray:
     """The large channel view, decoded and brought back to the map's own size."""
-    pixels = decode_png(browser.png)
-    h = browser.inspector.activations(browser.layer).shape[0]
-    factor = pixels.shape[0] // h
-    return pixels[::factor, ::factor]
+    pixels = decode_png(browser.png)[:256, :256]       # the map; its colour bar is on the right
+    h, w = browser.inspector.activations(browser.layer).shape[:2]
+    rows, cols = (((np.arange(n) + 0.5) * 256 / n).astype(int) for n in (h, w))
+    return pixels[rows][:, cols]
 
 
 def test_channel_view_shows_the_normalised_activation(inspector):
@@ -55,9 +55,12 @@ def test_grid_holds_every_channel_images_per_row_like_the_seeds(inspector):
     # 96 channels, 16 per row: 6 rows of 12-pixel tiles with 1-pixel margins, enlarged by a whole factor
     width, height = 16 * 13 + 1, 6 * 13 + 1
     assert grid.shape[1] % width == 0 and grid.shape[0] / height == grid.shape[1] / width
-    browser.images_per_row = 8
+    browser.images_per_row = 8                               # 8 rows of 8 on a page: 2 pages
     grid = decode_png(browser.grid_png)
-    assert grid.shape[0] / (12 * 13 + 1) == grid.shape[1] / (8 * 13 + 1)
+    assert grid.shape[0] / (8 * 13 + 1) == grid.shape[1] / (8 * 13 + 1) and browser.n_pages == 2
+    browser.grid_page = 1
+    grid = decode_png(browser.grid_png)                       # the last 32 channels: 4 rows
+    assert grid.shape[0] / (4 * 13 + 1) == grid.shape[1] / (8 * 13 + 1)
 
 
 def test_statistics_and_sparsity_chart_match_channel_statistics(inspector):

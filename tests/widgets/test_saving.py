@@ -10,6 +10,7 @@ import pytest
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.render import decode_png
+from cnnviz_widgets.widgets._base import fit_side
 
 
 def test_save_png_writes_exactly_the_picture_shown(inspector, tmp_path):
@@ -18,8 +19,13 @@ def test_save_png_writes_exactly_the_picture_shown(inspector, tmp_path):
     path = cam.save_png(tmp_path / "cam.png")
     assert path == tmp_path / "cam.png"
     saved = decode_png(path.read_bytes())
-    np.testing.assert_array_equal(saved, decode_png(cam.png))
-    assert saved.shape == (192, 192, 3)  # the 96 px overlay enlarged twice (towards 256 px)
+    assert path.read_bytes() == cam.saved_png
+    # the view as shown, for a slide: the overlay at 512 px, its colour bar on the right, a caption below
+    overlay = cw.render.overlay(inspector.image, cam.heatmap, cam.alpha, cam.colormap)
+    np.testing.assert_array_equal(saved[:512, :512], fit_side(overlay, 512))
+    assert saved.shape[1] > 512 + 40 and saved.shape[0] > 512 + 40
+    assert (saved[515:, :400] < 80).any()                # dark caption text under the map
+    assert (saved[:512, 520:] != 255).any()              # the colour bar
     browser = cw.LayerBrowser(inspector, layer="block1_conv1", channel=3)   # traits given at construction
     assert browser.channel == browser.channel_slider.value == 3
     saved = browser.save_png(tmp_path / "b.png").read_bytes()
@@ -32,7 +38,7 @@ def test_default_names_never_overwrite(inspector, tmp_path, monkeypatch):
     sweeper.wait()
     first, second = sweeper.save_png(), sweeper.save_png()
     assert (first.name, second.name) == ("cnnviz_occlusion_sweeper_001.png", "cnnviz_occlusion_sweeper_002.png")
-    assert first.read_bytes() == second.read_bytes() == sweeper.png
+    assert first.read_bytes() == second.read_bytes() == sweeper.saved_png
 
 
 def test_bad_paths_and_empty_widgets_are_refused_with_a_reason(inspector, tmp_path, shapes_model):
@@ -71,4 +77,4 @@ def test_dashboard_saves_the_open_tab(inspector, tmp_path):
     dashboard.show("Class heatmaps")
     dashboard.wait()
     path = dashboard.save_png(tmp_path / "tab.png")
-    assert path.read_bytes() == dashboard.cams.png != dashboard.layers.png
+    assert path.read_bytes() == dashboard.cams.saved_png != dashboard.layers.saved_png
