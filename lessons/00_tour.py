@@ -18,11 +18,11 @@ dashboard
 # ## What the tabs show, and what to try
 #
 # **Feature maps.** Every channel of one layer for this image, as a grid, and one channel large with
-# its mean, maximum and how many of its positions are zero. The first layers (`stem_conv`,
-# `block1_conv1`) look like the photo seen through edge and colour filters; move the channel slider
-# and see which edges each one picks. Then choose `block3_conv2` in the layer list: the maps are
-# 12x12, blurry and mostly dark. The bar chart on the right counts the blank channels per layer;
-# click a bar to open that layer.
+# its mean, maximum and how many of its positions are zero; the colour bar beside it gives the
+# activation values. The first layers (`stem_conv`, `block1_conv1`) look like the photo seen through
+# edge and colour filters; move the *channel* slider and see which edges each one picks. Then choose
+# `block3_conv2` in the *layer* list: the maps are 12x12, blurry and mostly dark. The bar chart on
+# the right counts the blank channels per layer; click a bar to open that layer.
 #
 # **Filters.** The kernels of a convolution layer. For the first layer they are small colour
 # patches, for the others one grey tile per input channel. Switch the mode to *patterns*: for each
@@ -30,14 +30,17 @@ dashboard
 # of filters at a time. Early layers give stripes and colour blobs, deep layers textures.
 #
 # **Class heatmaps.** Where the model looked to pick the class. Grad-CAM is the default; try the
-# other methods in the list and see where they agree. Click another bar of the top predictions (or
-# type a class name) to ask "where is the *star* in this picture?" even when the model picked a
-# circle. The *evaluate* button measures how faithful the map is (deletion and insertion scores).
+# other methods in the *method* list and see where they agree. Click another bar of the top
+# predictions (or type a class name) to ask "where is the *star* in this picture?" even when the
+# model picked a circle. The colour bar says what the colours are worth: with the *same as top
+# class* scale, a class the model does not see stays dark instead of lighting up like the top
+# class. The *Deletion / insertion AUC* button measures how faithful the map is.
 #
 # **Occlusion.** The brute-force check: hide one patch of the image at a time and measure how much
-# the probability of the class falls. Red areas are the ones the model cannot do without. Press
-# Play to watch the patch move over the image while the probability curve is drawn; change the
-# patch size and the map gets coarser or finer.
+# the probability of the class falls, in percentage points (the colour bar). Red areas are the
+# ones the model cannot do without; a class whose probability never drops by a point stays dark.
+# Press Play to watch the patch move over the image while a marker follows the probability curve;
+# change the *patch* size and the map gets coarser or finer.
 #
 # **Across a dataset.** `cw.explore(dataset=cw.shapes_dataset(2000, difficulty="hard"))` adds a
 # *Dataset* tab: the confusion matrix of a whole dataset, scanned once in the background. Click a
@@ -47,7 +50,7 @@ dashboard
 #
 # All of them read from one `ModelInspector`: one forward pass gives every layer's activation for
 # the image, cached, so moving a slider redraws at once. The same dashboard runs as an app without
-# code cells: `voila notebooks/00_tour.ipynb`.
+# code, for a class: `voila notebooks/app.ipynb`.
 
 # %%
 inspector = dashboard.inspector

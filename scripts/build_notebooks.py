@@ -19,7 +19,10 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ROOT / "lessons"
 
-NOTEBOOKS = {f"{path.stem}.ipynb": path for path in sorted(LESSONS.glob("[0-9][0-9]_*.py"))}
+APP = LESSONS / "app.py"
+"""The app Voila serves (``voila notebooks/app.ipynb``): the dashboard and prose only, no printed output."""
+
+NOTEBOOKS = {f"{path.stem}.ipynb": path for path in [*sorted(LESSONS.glob("[0-9][0-9]_*.py")), APP]}
 """Each notebook's name and the lesson file it is made from."""
 
 NETWORK_TAG = "needs-network"

@@ -43,4 +43,4 @@ def test_every_notebook_a_link_or_script_names_exists():
     assert not missing, missing
     notebooks_page = texts[ROOT / "docs" / "notebooks.md"]
     links = re.findall(r"urlpath=(lab/tree|voila/render)/(notebooks/[\w.-]+\.ipynb)", notebooks_page)
-    assert ("lab/tree", "notebooks/00_tour.ipynb") in links and ("voila/render", "notebooks/00_tour.ipynb") in links
+    assert ("lab/tree", "notebooks/00_tour.ipynb") in links and ("voila/render", "notebooks/app.ipynb") in links

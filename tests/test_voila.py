@@ -1,4 +1,4 @@
-"""`voila notebooks/00_tour.ipynb` (the command of docs/sharing.md) serves the tour as an app without code.
+"""`voila notebooks/app.ipynb` (the command of docs/sharing.md) serves the class app without code.
 
 Over HTTP only: the page Voila returns has run the notebook and holds the widget views with no
 error and no source code. That the views then render and react in a browser is the browser
@@ -17,8 +17,8 @@ from tests.browser.harness import NotebookServer
 
 
 @pytest.mark.slow
-def test_voila_serves_the_tour_as_an_app_without_code():
-    with NotebookServer("voila") as server:
+def test_voila_serves_the_app_without_code_or_printed_output():
+    with NotebookServer("voila", "app.ipynb") as server:
         try:
             with urllib.request.urlopen(server.page_url, timeout=300) as response:
                 status, page = response.status, response.read().decode("utf-8")
@@ -32,6 +32,9 @@ def test_voila_serves_the_tour_as_an_app_without_code():
     assert not errors, errors[0]
     views = {o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for o in outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})}
-    assert len(views) == 3, outputs   # the dashboard, the comparison and the layer browser
+    assert len(views) == 1, outputs   # the dashboard
     assert "cw.explore()" not in page                 # code cells are stripped
-    assert any("ModelInspector 'cnnviz_shapes'" in o.get("data", {}).get("text/plain", "") for o in outputs)
+    texts = [o for o in outputs if "text/plain" in o.get("data", {}) and
+             "application/vnd.jupyter.widget-view+json" not in o["data"]] + \
+        [o for o in outputs if o.get("output_type") == "stream"]
+    assert not texts, texts                           # no repr, no printed output: the dashboard and prose only

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cnnviz_widgets.errors import ChannelCountError, ImageFileNotFoundError, ImageReadError
+from cnnviz_widgets.errors import ArgumentError, ChannelCountError, ImageFileNotFoundError, ImageReadError
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | bytes
 
@@ -44,7 +44,10 @@ def _open(source, what: str, verb: str = "read") -> Image.Image:
         raise ImageReadError(
             f"{what} is over the limit of {MAX_IMAGE_PIXELS or 0:,} pixels (cnnviz_widgets.set_max_image_pixels "
             f"changes it; Pillow's Image.MAX_IMAGE_PIXELS also applies); refused without decoding it ({exc})") from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError as exc:   # Pillow's message names the file object (<_io.BytesIO ...>): say it plainly
+        raise ImageReadError(f"Cannot {verb} {what} as an image: not a picture format Pillow knows; "
+                             "expected PNG, JPEG, BMP, GIF...") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"Cannot {verb} {what} as an image ({exc}); expected PNG, JPEG, BMP, GIF...") from exc
 
 
@@ -136,6 +139,25 @@ def load_rgb(image: ImageLike, size: tuple[int, int] | None = None) -> np.ndarra
     """``image`` as uint8 (H, W, 3), resized to ``size = (H, W)`` when given."""
     rgb = np.asarray(to_pil(image), np.uint8).copy()
     return rgb if size is None else resize_rgb(rgb, size)
+
+
+FITS = {"stretch": "stretched to the model's input, as Keras's load_img does (the default)",
+        "crop": "the centre cropped to the input's shape, then resized (nothing stretched)",
+        "pad": "resized whole and padded with black to the input's shape (nothing cut or stretched)"}
+"""How an image whose shape differs from the model input's is fitted to it."""
+
+
+def fit_rgb(rgb: np.ndarray, size: tuple[int, int], fit: str = "stretch") -> np.ndarray:
+    """uint8 (H, W, 3) brought to ``size = (H, W)`` as ``fit`` says (a key of :data:`FITS`)."""
+    if fit == "stretch" or rgb.shape[:2] == tuple(size):
+        return resize_rgb(rgb, size)
+    target = (size[1], size[0])
+    if fit == "crop":
+        return np.asarray(ImageOps.fit(Image.fromarray(rgb), target, Image.Resampling.BILINEAR), np.uint8).copy()
+    if fit == "pad":
+        return np.asarray(ImageOps.pad(Image.fromarray(rgb), target, Image.Resampling.BILINEAR, color=(0, 0, 0)),
+                          np.uint8).copy()
+    raise ArgumentError(f"fit must be one of {', '.join(FITS)}; got {fit!r}")
 
 
 def resize_rgb(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -44,7 +44,7 @@ from cnnviz_widgets.inspector.graph import (
     resolve_input_shape,
 )
 from cnnviz_widgets.inspector.heads import near_uniform
-from cnnviz_widgets.inspector.images import ImageLike, load_rgb, resize_rgb, to_model_pixels
+from cnnviz_widgets.inspector.images import FITS, ImageLike, fit_rgb, load_rgb, to_model_pixels
 from cnnviz_widgets.inspector.loading import load_model_file
 from cnnviz_widgets.inspector.preprocessing import PREPROCESSORS, Preprocess, resolve_preprocessing
 from cnnviz_widgets.inspector.settings import InspectorSettings, copy_model
@@ -96,6 +96,9 @@ class ModelInspector(traitlets.HasTraits):
             is a softmax), several units ending in a sigmoid ``multilabel``, else ``softmax``.
         output: for a model with several outputs, the one explained: an index or an output
             name (default: the first). ``repr`` and the dashboard header say which.
+        fit: how an image whose shape differs from the input's is fitted to it: ``"stretch"``
+            (the default, as Keras's ``load_img`` and the tutorials), ``"crop"`` (the centre, no
+            distortion) or ``"pad"`` (the whole image with black bars); see :data:`FITS`.
         safe_mode: when loading a file, refuse arbitrary code (``Lambda`` layers).
         input_shape: (H, W, C) to use when the model leaves it open (a subclassed or
             Sequential model never built, or ``include_top=False`` applications with ``None``
@@ -112,6 +115,10 @@ class ModelInspector(traitlets.HasTraits):
     image_version = traitlets.Int(0, help="Incremented after every successful set_image.")
     _state: _ModelState
     model_version = traitlets.Int(0, help="Incremented after every successful model change.")
+    fit = traitlets.Unicode("stretch", help="How an image of another shape is fitted to the model input: "
+                                            "'stretch', 'crop' or 'pad'. A change re-fits the current image.")
+    image_label = traitlets.Unicode("", help="What the current image is, in words (a sample's name, a file name, "
+                                             "a dataset image), as set_image was told; empty when not told.")
 
     def __init__(
         self,
@@ -126,8 +133,10 @@ class ModelInspector(traitlets.HasTraits):
         cache_bytes: int = 512 * 2**20,
         results_bytes: int = 256 * 2**20,
         store: ResultStore | str | os.PathLike | None = None,
+        fit: str = "stretch",
     ) -> None:
         super().__init__()
+        self.fit = fit
         self.store = as_store(store)
         """The :class:`~cnnviz_widgets.store.ResultStore` of slow results, or None."""
         self._fingerprint: tuple[Any, str] | None = None
@@ -146,7 +155,8 @@ class ModelInspector(traitlets.HasTraits):
         if self._state.is_default:
             from cnnviz_widgets.embedded.default_model import sample_images
 
-            self.set_image(sample_images()[0]["image"])
+            first = sample_images()[0]
+            self.set_image(first["image"], label=f"sample {first['name']}")
 
     # ------------------------------------------------------------------ model
     def set_model(
@@ -168,7 +178,7 @@ class ModelInspector(traitlets.HasTraits):
         state = self._build_state(model, preprocess, class_names, safe_mode, input_shape, head, output)
         with self._lock:
             if self._source is not None:
-                self._image, self._batch, self._image_key = self._prepare(state, self._source)
+                self._image, self._batch, self._image_key = self._prepare(state, self._source, self.fit)
             self._state = state
             self._cache.clear()
             self.results.clear()
@@ -220,7 +230,8 @@ class ModelInspector(traitlets.HasTraits):
         s = self._state
         named = PREPROCESSORS.get(s.preprocess_name) is s.preprocess
         return InspectorSettings(preprocess=s.preprocess_name if named else s.preprocess, class_names=s.class_names,
-                                 head=s.graph.head, output=s.graph.output_name, input_shape=s.input_shape)
+                                 head=s.graph.head, output=s.graph.output_name, input_shape=s.input_shape,
+                                 fit=self.fit)
 
     @property
     def is_default_model(self) -> bool:
@@ -352,23 +363,43 @@ class ModelInspector(traitlets.HasTraits):
         return np.asarray(self._state.preprocess(np.asarray(pixels, np.float32)), np.float32)
 
     # ------------------------------------------------------------------ image
-    def set_image(self, image: ImageLike) -> None:
+    def set_image(self, image: ImageLike, *, label: str | None = None) -> None:
         """Show ``image``: a path, encoded bytes, a ``PIL.Image`` or an array (H, W[, C]).
 
-        It is converted to RGB and resized to the model's input size. On error the previous
-        image stays in place.
+        It is converted to RGB and fitted to the model's input size as :attr:`fit` says. ``label``
+        says what the image is, in words (:attr:`image_label`; a path names itself). On error the
+        previous image stays in place.
         """
         source = load_rgb(image)
-        prepared = self._prepare(self._state, source)
+        prepared = self._prepare(self._state, source, self.fit)
+        if label is None:
+            label = os.path.basename(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else ""
         with self._lock:
             self._source = source
+            self._image, self._batch, self._image_key = prepared
+        self.image_label = str(label)
+        self.image_version += 1
+
+    @traitlets.validate("fit")
+    def _check_fit(self, proposal: dict) -> str:
+        if proposal["value"] not in FITS:
+            raise ArgumentError(f"fit must be one of {', '.join(FITS)}; got {proposal['value']!r}")
+        return proposal["value"]
+
+    @traitlets.observe("fit")
+    def _refit(self, change: dict) -> None:
+        source = getattr(self, "_source", None)
+        if source is None:
+            return
+        prepared = self._prepare(self._state, source, change["new"])
+        with self._lock:
             self._image, self._batch, self._image_key = prepared
         self.image_version += 1
 
     @staticmethod
-    def _prepare(state: _ModelState, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    def _prepare(state: _ModelState, source: np.ndarray, fit: str = "stretch") -> tuple[np.ndarray, np.ndarray, str]:
         """(displayed image, preprocessed batch, cache key) of ``source`` for the model ``state``."""
-        rgb = resize_rgb(source, state.input_shape[:2])
+        rgb = fit_rgb(source, state.input_shape[:2], fit)
         pixels = to_model_pixels(rgb, state.input_shape[2])[None]
         try:
             batch = np.asarray(state.preprocess(pixels.copy()), np.float32)

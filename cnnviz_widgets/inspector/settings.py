@@ -29,6 +29,7 @@ class InspectorSettings:
         head: ``softmax``, ``binary``, ``multilabel`` or ``score``.
         output: the name of the explained output.
         input_shape: (H, W, C) the model is traced at.
+        fit: how an image of another shape is fitted to the input (``stretch``, ``crop``, ``pad``).
     """
 
     preprocess: str | Preprocess
@@ -36,6 +37,7 @@ class InspectorSettings:
     head: str
     output: str
     input_shape: tuple[int, int, int]
+    fit: str = "stretch"
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of :class:`~cnnviz_widgets.ModelInspector` that give these settings."""

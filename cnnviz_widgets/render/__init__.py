@@ -23,7 +23,7 @@ from cnnviz_widgets.render.colorbar import (
     floor_scale,
     with_colorbar,
 )
-from cnnviz_widgets.render.grid import channel_grid, enlarge, tile_at, tile_grid
+from cnnviz_widgets.render.grid import channel_grid, enlarge, tile_at, tile_box, tile_grid
 from cnnviz_widgets.render.png import decode_png, draw_box, resize, to_png
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "overlay",
     "resize",
     "tile_at",
+    "tile_box",
     "tile_grid",
     "to_png",
 ]

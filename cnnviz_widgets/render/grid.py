@@ -62,6 +62,17 @@ def _grid_cells(n: int, tile: tuple[int, int], per_row: int, margin: int, labell
     return cols, -(-n // cols), tile[0] + (LABEL_HEIGHT if labelled else 0) + margin, tile[1] + margin
 
 
+def tile_box(index: int, n: int, tile: tuple[int, int], *, per_row: int = 8, margin: int = 2,
+             labelled: bool = False) -> tuple[int, int, int, int]:
+    """(top, left, height, width) in pixels of tile ``index`` (its label included) in a
+    :func:`tile_grid` picture of ``n`` tiles of size ``tile`` = (h, w)."""
+    if not 0 <= index < n:
+        raise ArgumentError(f"Tile {index} is not among the {n} tiles")
+    cols, _, cell_h, cell_w = _grid_cells(n, tile, per_row, margin, labelled)
+    row, column = divmod(index, cols)
+    return margin + row * cell_h, margin + column * cell_w, cell_h - margin, tile[1]
+
+
 def tile_at(point: tuple[float, float], n: int, tile: tuple[int, int], *, per_row: int = 8, margin: int = 2,
             labelled: bool = False) -> int | None:
     """Index of the tile under ``point`` = (x, y) in pixels of a :func:`tile_grid` picture of ``n``

@@ -464,5 +464,5 @@ class InspectorWidget(widgets.VBox):
         super().close()
 
 
-__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "close_held", "display_png", "fit_side", "guarded",
-           "held_widgets", "image_view", "layer_options", "map_figure", "show_picture", "stop_following"]
+__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "close_held", "display_png", "error_line", "fit_side",
+           "guarded", "held_widgets", "image_view", "layer_options", "map_figure", "show_picture", "stop_following"]

@@ -130,6 +130,9 @@ class ControlBinder:
             widget = spec.make(owner)
             for css in spec.css:
                 widget.add_class(css)
+            help_text = owner.traits()[name].help
+            if help_text and "tooltip" in widget.trait_names() and not widget.tooltip:
+                widget.tooltip = help_text   # every control explains itself on hover, from its declaration
             setattr(owner, spec.attribute, widget)
             self.controls[name] = widget
             widget.observe(lambda change, name=name: self._from_control(name, change["new"]), names=spec.value_trait)

@@ -89,6 +89,27 @@ def option_control(option: Option) -> widgets.Widget:
     return slider
 
 
+class AutoIntBox(widgets.HBox):
+    """A whole-number box where 0 means "auto": a box for the number and a word beside it that
+    says what the number means now ("auto: what fits in memory", or "copies per call")."""
+
+    value = traitlets.Int(0, help="The number; 0 for auto.")
+
+    def __init__(self, description: str, maximum: int) -> None:
+        self.box = widgets.BoundedIntText(description=description, min=0, max=maximum,
+                                          style={"description_width": "110px"}, layout=widgets.Layout(width="190px"))
+        self.meaning = widgets.HTML("")
+        super().__init__([self.box, self.meaning])
+        self.box.observe(lambda change: setattr(self, "value", change["new"]), "value")
+        self.observe(self._show, "value")
+        self._show()
+
+    def _show(self, *_: Any) -> None:
+        self.box.value = self.value
+        self.meaning.value = ("<small><b>auto</b>: what fits in memory</small>" if self.value == 0 else
+                              "<small>copies per compiled call (0: auto)</small>")
+
+
 class OptionSliders(widgets.VBox):
     """The control of CamOverlay's ``options``: one slider per declared option of a method
     (:func:`option_control`), and ``value``, the options set by a slider or from the widget (the
@@ -189,9 +210,7 @@ class CamOverlay(InspectorWidget):
                               "speed and memory, not the map."),
         check=checks.between(0, MAX_BATCH_SIZE), attribute="batch_size_input", css=("cnnviz-batch-size",),
         on_change=None,
-        make=lambda w: widgets.BoundedIntText(description="batch size", min=0, max=MAX_BATCH_SIZE,
-                                              tooltip="0: what fits in memory", style={"description_width": "110px"},
-                                              layout=widgets.Layout(width="220px")))
+        make=lambda w: AutoIntBox("batch size", MAX_BATCH_SIZE))
     compare = control(
         traitlets.Tuple(help="Methods shown side by side (empty: no comparison)."),
         check=checks.each_among(HEATMAP_METHODS), attribute="compare_select",

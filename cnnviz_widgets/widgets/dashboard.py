@@ -44,6 +44,30 @@ def read_manifest_or_none(folder: str | os.PathLike) -> dict | None:
     return read_manifest(path) if path.is_dir() else None
 
 
+HEAD_WORDS = {"softmax": "a classifier of {n} classes",
+              "binary": "a yes/no classifier ({names})",
+              "multilabel": "a tagger of {n} labels, each judged on its own",
+              "score": "a model with {n} outputs (scores, not probabilities)"}
+"""The dashboard header's plain words for each head (the head rule's details are in ``repr``)."""
+
+FIT_WORDS = {"stretch": "stretched", "crop": "centre-cropped", "pad": "padded"}
+
+
+def header_html(inspector: ModelInspector) -> str:
+    """The dashboard's header: the model in plain words, its input, and the image shown."""
+    names = ", ".join(inspector.class_names[:6]) + (", ..." if inspector.n_classes > 6 else "")
+    what = HEAD_WORDS[inspector.head].format(n=inspector.n_classes, names=names)
+    h, w, c = inspector.input_shape
+    colour = "colour" if c == 3 else "greyscale"
+    lines = [f"{what} ({html.escape(names)})" if inspector.head != "binary" else html.escape(what),
+             f"looks at {colour} pictures of {w}x{h} pixels; {len(inspector.layers)} layers"]
+    if inspector.has_image:
+        shown = inspector.image_label or "an image given in code"
+        lines.append(f"showing <b>{html.escape(shown)}</b> ({FIT_WORDS[inspector.fit]} to {w}x{h})")
+    return (f"<h3 style='margin:4px 0'>cnnviz · {html.escape(inspector.model.name)}</h3>"
+            f"<small>{'<br>'.join(lines)}</small>")
+
+
 class Dashboard(widgets.VBox):
     """Everything in one view, bound to one :class:`ModelInspector`.
 
@@ -82,17 +106,13 @@ class Dashboard(widgets.VBox):
         self.tabs.observe(self._on_tab, "selected_index")
         self.title = widgets.HTML("")
         self._show_title()
-        self.inspector.observe(self._show_title, names=["model_version"])
+        self.inspector.observe(self._show_title, names=["model_version", "image_version"])
         header = widgets.HBox([widgets.VBox([self.title, self.picker]), self.classes])
         super().__init__([header, self.tabs], **kwargs)
         self.add_class("cnnviz-dashboard")
 
     def _show_title(self, *_: Any) -> None:
-        inspector = self.inspector
-        self.title.value = (f"<h3 style='margin:4px 0'>cnnviz · {html.escape(inspector.model.name)}</h3>"
-                            f"<small>{len(inspector.layers)} layers, input "
-                            f"{'x'.join(map(str, inspector.input_shape))}, {inspector.n_classes} classes; "
-                            f"{html.escape(inspector.output_description)}</small>")
+        self.title.value = header_html(self.inspector)
 
     def _share_scan(self, scan: Any, lookup: Any) -> None:
         """A scan shown in the Dataset tab also gives the feature-map tab its channel examples."""
@@ -138,7 +158,7 @@ class Dashboard(widgets.VBox):
         return all(w.wait(timeout) for w in self.widgets)
 
     def close(self) -> None:
-        stop_following(self.inspector, self._show_title, ["model_version"])
+        stop_following(self.inspector, self._show_title, ["model_version", "image_version"])
         close_held(self)   # the picker, the class chart, every tab's widget and their parts
         super().close()
 
@@ -159,5 +179,6 @@ def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLi
     elif not inspector.has_image:
         from cnnviz_widgets.embedded.default_model import sample_images
 
-        inspector.set_image(sample_images()[0]["image"])
+        first = sample_images()[0]
+        inspector.set_image(first["image"], label=f"sample {first['name']}")
     return Dashboard(inspector, dataset=dataset)

@@ -22,7 +22,7 @@ from cnnviz_widgets.dataset.sources import ImageLookup
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb
-from cnnviz_widgets.render import enlarge, tile_at, tile_grid
+from cnnviz_widgets.render import draw_box, enlarge, tile_at, tile_box, tile_grid
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, display_scale, image_view
 from cnnviz_widgets.widgets._controls import control
@@ -239,8 +239,12 @@ class DatasetBrowser(InspectorWidget):
         return load_rgb(self._lookup(self.scan.sources[index]))
 
     def _show_image(self) -> None:
-        if self.image_index is not None:
-            self.inspector.set_image(self.image(self.image_index))
+        if self.image_index is not None and self.scan is not None:
+            s, i = self.scan, self.image_index
+            predicted = int(s.predictions[i])
+            label = (f"dataset image #{i}: true {s.class_names[int(s.labels[i])]}, predicted "
+                     f"{s.class_names[predicted]} (p = {float(s.probabilities[i, predicted]):.0%})")
+            self.inspector.set_image(self.image(i), label=label)
         self.refresh()
 
     # ------------------------------------------------------------------ rendering
@@ -293,12 +297,17 @@ class DatasetBrowser(InspectorWidget):
             verdict = "right" if self.true_class == self.predicted_class else "wrong"
             self.cell_caption.value = (f"<small>true <b>{html.escape(t)}</b>, predicted <b>{html.escape(p)}</b> "
                                        f"({verdict}): {len(cell)} images, most confident first</small>")
-        if self._needs_drawing("cell", (id(s), self.true_class, self.predicted_class)):
+        if self._needs_drawing("cell", (id(s), self.true_class, self.predicted_class, self.image_index)):
             self.shown_images = shown = cell[:MAX_THUMBS]
             if shown:
                 tiles = enlarge(np.stack([resize_rgb(self.image(i), (THUMB, THUMB)) for i in shown]), THUMB)
                 labels = [f"#{i} {s.probabilities[i, s.predictions[i]]:.0%}" for i in shown]
                 picture = tile_grid(tiles, per_row=PER_ROW, margin=MARGIN, labels=labels)
+                if self.image_index in shown:   # the picked image, shown in the other tabs, is outlined
+                    top, left, height, width = tile_box(shown.index(self.image_index), len(shown), (THUMB, THUMB),
+                                                        per_row=PER_ROW, margin=MARGIN, labelled=True)
+                    picture = draw_box(picture, top - 2, left - 2, height + 3, width + 4, color=(221, 132, 82),
+                                       line=2)
             else:
                 picture = np.full((THUMB, THUMB, 3), 255, np.uint8)
             self._draw_thumbnails(picture)

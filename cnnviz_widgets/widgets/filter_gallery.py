@@ -108,6 +108,8 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
         self.build_controls()
         self.observe(self._show_input_channel, names=["layer"])
         self._show_input_channel()
+        self.observe(self._show_recipe, names=["mode"])
+        self._show_recipe()
         controls = widgets.VBox([
             widgets.HBox([self.layer_dropdown, self.mode_buttons, self.recipe_buttons]),
             widgets.HBox([self.previous_button, self.page_slider, self.next_button, self.input_channel_slider]),
@@ -125,6 +127,10 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
         self._conv = [r.name for r in self.inspector.layers if r.has_conv2d_kernel]
         if not self._conv:
             self.errors.show("This model has no 2-D convolution layer to show filters of.")
+
+    def _show_recipe(self, *_: Any) -> None:
+        """The robust/classic recipe belongs to patterns: hidden while the kernels are shown."""
+        self.recipe_buttons.layout.display = None if self.mode == "patterns" else "none"
 
     def _show_input_channel(self, *_: Any) -> None:
         if self._conv:

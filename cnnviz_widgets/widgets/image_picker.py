@@ -15,7 +15,14 @@ import traitlets
 from cnnviz_widgets.embedded.default_model import sample_images
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
-from cnnviz_widgets.widgets._base import ErrorArea, close_held, display_png, image_view, stop_following
+from cnnviz_widgets.widgets._base import (
+    ErrorArea,
+    close_held,
+    display_png,
+    error_line,
+    image_view,
+    stop_following,
+)
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 
@@ -64,9 +71,10 @@ class ImagePicker(widgets.VBox):
         previous image stays.
         """
         try:
-            self.inspector.set_image(image)
+            self.inspector.set_image(image, label=label)
         except Exception as exc:  # noqa: BLE001 - shown, previous image kept
-            self.errors.show(exc)
+            message = error_line(exc)
+            self.errors.show(message if label in message else f"{label}: {message}")   # name the file
             return False
         self.errors.clear()
         self.status.value = f"<small>showing <b>{html.escape(label)}</b></small>"

@@ -1,5 +1,6 @@
-"""The tour as a Voila app (docs/sharing.md's `voila notebooks/00_tour.ipynb`), in headless Chromium:
-the same widgets render with their pictures and charts, and a key press on a slider redraws."""
+"""The class app in Voila (docs/sharing.md's `voila notebooks/app.ipynb`), in headless Chromium: the
+dashboard renders with its pictures and charts, the page holds prose and the dashboard only (no
+printed repr, no code), and a key press on a slider redraws."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def voila(browser_page, artifacts) -> Iterator[BrowserSession]:
     """The tour served by Voila, opened, with its first pictures drawn."""
-    with NotebookServer("voila") as server:
+    with NotebookServer("voila", "app.ipynb") as server:
         page = browser_page
         session = BrowserSession(server, page, artifacts)
         expect = session.expect
@@ -31,11 +32,13 @@ def voila(browser_page, artifacts) -> Iterator[BrowserSession]:
         yield session
 
 
-def test_voila_renders_the_tour_without_code_or_errors(voila):
-    voila.check_every_widget_renders()
+def test_voila_renders_the_app_without_code_reprs_or_errors(voila):
+    voila.check_every_widget_renders(standalone=False)
     text = voila.page.locator("body").inner_text()
-    assert "ModelInspector 'cnnviz_shapes'" in text      # printed outputs are shown...
-    assert "cw.explore()" not in text and "import cnnviz_widgets" not in text   # ...code is not
+    assert "What does a convolutional network see?" in text and "What to try" in text   # the prose
+    for debugging in ("<ModelInspector", "Prediction(", "forward_passes", "cache_info", "Dashboard(", "cw.",
+                      "import cnnviz_widgets"):
+        assert debugging not in text, debugging        # no repr, no printed dict, no code
     voila.assert_no_errors()
     voila.screenshot("05_page", "body")
 

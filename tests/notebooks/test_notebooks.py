@@ -28,7 +28,7 @@ NETWORK_TAG = "needs-network"
 EXECUTED_NOTEBOOKS = "CNNVIZ_EXECUTED_NOTEBOOKS"
 """Environment variable: the folder where executed notebooks are kept for the docs build (see tests/conftest.py)."""
 EXPECTED = ["00_tour.ipynb", "01_feature_maps.ipynb", "02_filters.ipynb", "03_class_activation_maps.ipynb",
-            "04_occlusion.ipynb", "05_your_own_model.ipynb", "06_datasets.ipynb"]
+            "04_occlusion.ipynb", "05_your_own_model.ipynb", "06_datasets.ipynb", "app.ipynb"]
 
 DOWNLOADS_FAIL = """import keras
 import keras.src.utils.file_utils as _file_utils
@@ -131,6 +131,15 @@ def test_tour(tmp_path):
         assert run.drawn_images(css), f"no {css} image was drawn"
     classes = {c for m in run.state.values() for c in m["state"].get("_dom_classes", [])}
     assert {"cnnviz-map", "cnnviz-channel", "cnnviz-cam", "cnnviz-compare", "cnnviz-topk", "cnnviz-save"} <= classes
+
+
+@pytest.mark.slow
+def test_app(tmp_path):
+    run = execute("app.ipynb", tmp_path)
+    assert len(run.views) == 1 and not run.stdout           # the dashboard, nothing printed
+    assert not [o for o in run.outputs if "text/plain" in o.get("data", {})
+                and "application/vnd.jupyter.widget-view+json" not in o["data"]]   # no repr
+    assert run.drawn_images("cnnviz-channel")
 
 
 @pytest.mark.slow

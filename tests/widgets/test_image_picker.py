@@ -26,8 +26,9 @@ def test_bad_upload_shows_an_error_and_keeps_the_previous_image(inspector):
     picker = ImagePicker(inspector)
     browser = LayerBrowser(inspector)
     before_image, before_png, version = inspector.image.copy(), browser.png, inspector.image_version
-    upload(picker, "notes.png", b"this is not an image")
-    assert "Cannot decode" in picker.errors.message and picker.errors.layout.display is None
+    upload(picker, "notes.txt", b"this is not an image")
+    assert picker.errors.message.startswith("notes.txt: Cannot decode 20 bytes as an image: not a picture format")
+    assert "BytesIO" not in picker.errors.message and picker.errors.layout.display is None
     np.testing.assert_array_equal(inspector.image, before_image)
     assert inspector.image_version == version and browser.png == before_png
 
