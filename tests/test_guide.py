@@ -6,6 +6,7 @@ exercised: run here, or by the test named below.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -49,7 +50,7 @@ COVERED = {
     "triangles = browser.show_cell(2, 2)": "test_widget_pages",
     "dashboard.show(\"Occlusion\")": "test_widget_pages",
     "-m cnnviz_widgets.export notebooks/00_tour.ipynb -o tour.html": "test_export_command",
-    "voila notebooks/00_tour.ipynb": "tests/test_voila.py (the same command, served and checked)",
+    "voila notebooks/app.ipynb": "tests/test_voila.py (the same command, served and checked)",
     "cnnviz_widgets/": "the repository layout (a listing, not a command)",
     '@declare("my_cam"': "test_adding_a_method_block",
     '@gradient_cam("positive_grad_cam"': "test_adding_a_gradient_cam_block",
@@ -81,6 +82,25 @@ def block(marker: str, where: str | None = None) -> str:
 def section(text: str, heading: str) -> str:
     """The part of a page under ``## heading``, up to the next heading of that level."""
     return text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+
+
+START_UP_NOISE = ("oneDNN custom operations", "cuInit", "cuda_executor", "TF_ENABLE_ONEDNN_OPTS",
+                  "Unable to register")
+"""Lines TensorFlow's C++ side prints while it starts (the red block under a notebook's first cell)."""
+
+
+def test_tensorflow_starts_quietly_in_the_documented_order():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    for code in ("import cnnviz_widgets as cw\nimport keras", "import cnnviz_widgets as cw\nimport tensorflow"):
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        noise = [line for line in done.stderr.splitlines() if any(word in line for word in START_UP_NOISE)]
+        assert not noise, (code, noise)
+    for path, body in code_blocks():   # every page imports cnnviz_widgets before keras
+        lines = body.splitlines()
+        if "import keras" in lines and "import cnnviz_widgets as cw" in body:
+            first_cw = next(i for i, line in enumerate(lines) if line.startswith("import cnnviz_widgets"))
+            assert first_cw < lines.index("import keras"), f"{path.relative_to(ROOT)} imports keras first"
 
 
 def test_every_block_is_covered():

@@ -62,11 +62,13 @@ class ClassPicker(widgets.VBox):
         self._syncing = False
         self._top: list = []
         self.dropdown = widgets.Dropdown(description="class", options=[("top prediction", TOP)], value=TOP,
+                                         tooltip="the class whose evidence the maps show",
                                          layout=widgets.Layout(width="320px"))
         self.dropdown.add_class("cnnviz-class-select")
         self.name_box = widgets.Combobox(placeholder="any class by name…", ensure_option=False,
                                          continuous_update=False, tooltip="type a class name and press Enter",
                                          layout=widgets.Layout(width="220px"))
+        self.name_box.add_class("cnnviz-class-name")
         self.name_message = widgets.HTML("")
         self.name_message.add_class("cnnviz-class-name-message")
         scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}

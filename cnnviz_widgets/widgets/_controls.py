@@ -131,8 +131,10 @@ class ControlBinder:
             for css in spec.css:
                 widget.add_class(css)
             help_text = owner.traits()[name].help
-            if help_text and "tooltip" in widget.trait_names() and not widget.tooltip:
-                widget.tooltip = help_text   # every control explains itself on hover, from its declaration
+            # every control explains itself on hover, from its declaration (a box of controls gives
+            # its own parts their tooltips: the front end cannot draw one on a box)
+            if help_text and not isinstance(widget, widgets.Box) and not widget.tooltip:
+                widget.tooltip = help_text
             setattr(owner, spec.attribute, widget)
             self.controls[name] = widget
             widget.observe(lambda change, name=name: self._from_control(name, change["new"]), names=spec.value_trait)

@@ -97,6 +97,7 @@ class AutoIntBox(widgets.HBox):
 
     def __init__(self, description: str, maximum: int) -> None:
         self.box = widgets.BoundedIntText(description=description, min=0, max=maximum,
+                                          tooltip="copies of the image per compiled call; 0: auto, what fits in memory",
                                           style={"description_width": "110px"}, layout=widgets.Layout(width="190px"))
         self.meaning = widgets.HTML("")
         super().__init__([self.box, self.meaning])
@@ -192,7 +193,7 @@ class CamOverlay(InspectorWidget):
         make=lambda w: widgets.ToggleButtons(options=SCALES, description="scale",
                                              tooltips=["a class's map on the top class's colour scale",
                                                        "each map stretched to its own peak"],
-                                             style={"button_width": "130px"}))
+                                             style={"button_width": "150px", "description_width": "50px"}))
     randomised = control(
         traitlets.Bool(False, help="Also show the map of the same network with all its weights re-initialised "
                                    "(the sanity check of Adebayo et al. 2018), beside the real one."),

@@ -45,6 +45,8 @@ class ImagePicker(widgets.VBox):
         self.path_box = widgets.Text(placeholder="or a path: photos/cat.jpg", continuous_update=False,
                                      layout=widgets.Layout(width="260px"))
         self.open_button = widgets.Button(description="Open", icon="folder-open", layout=widgets.Layout(width="80px"))
+        self.path_box.add_class("cnnviz-path-box")
+        self.open_button.add_class("cnnviz-open")
         self.thumbnail = image_view("cnnviz-input-thumb")
         self.thumbnail.layout.width = "96px"
         self.status = widgets.HTML("")

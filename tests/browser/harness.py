@@ -382,10 +382,12 @@ class BrowserSession:
                 " && img.complete && img.naturalWidth > 1; }", arg=selector)
         return self.stats(selector)
 
-    def wait_for_first_pictures(self, after: str) -> None:
-        """Wait until the tour's first pictures are drawn: the dashboard's open tab and the
-        standalone LayerBrowser (two channel images), the comparison's overlay and grid."""
-        for selector, count in (("img.cnnviz-channel", 2), ("img.cnnviz-cam", 1), ("img.cnnviz-compare", 1)):
+    def wait_for_first_pictures(self, after: str, standalone: bool = True) -> None:
+        """Wait until the first pictures are drawn: the dashboard's open tab, and in the tour
+        (``standalone``) the standalone LayerBrowser and the comparison's overlay and grid."""
+        wanted = (("img.cnnviz-channel", 2), ("img.cnnviz-cam", 1), ("img.cnnviz-compare", 1)) if standalone \
+            else (("img.cnnviz-channel", 1),)
+        for selector, count in wanted:
             with self.expect(f"{count} drawn {selector} {after}"):
                 wait_for_drawn_images(self.page, selector, count, timeout_ms=240_000)
 

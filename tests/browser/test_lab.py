@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import cnnviz_widgets as cw
 from tests.browser.harness import (
     CAMS,
     DASHBOARD,
@@ -23,6 +25,8 @@ from tests.browser.harness import (
 )
 
 pytestmark = pytest.mark.browser
+
+SAMPLES = Path(cw.__file__).parent / "embedded" / "samples"
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +128,55 @@ def test_clicking_a_bar_of_the_top_k_chart_explains_that_class(lab):
     assert f"explaining {ranked[rank].split()[0]}" in caption, caption
     lab.assert_no_errors()
     lab.screenshot("09_bar_clicked")
+
+
+TICK_ORDER_JS = """(selector) => Array.from(document.querySelectorAll(selector + ' .tick'))
+  .filter(t => t.getBoundingClientRect().height > 0 && t.textContent.trim() && isNaN(parseFloat(t.textContent)))
+  .map(t => [t.getBoundingClientRect().x, t.textContent.trim()]).sort((a, b) => a[0] - b[0]).map(t => t[1])"""
+"""The class names under the top-k chart's bars, left to right as drawn."""
+
+
+def test_opening_another_image_by_path_reorders_the_top_k_chart(lab):
+    page = lab.page
+    lab.open_tab("Feature maps")
+    chart = f"{DASHBOARD} .cnnviz-topk"
+    before = page.evaluate(TICK_ORDER_JS, chart)
+    sample = next(s for s in cw.sample_images() if s["label"] != before[0])
+    inspector = cw.ModelInspector()
+    inspector.set_image(sample["image"])
+    expected = [p.name for p in inspector.top_k(5)]
+    assert expected[0] != before[0]
+    path = SAMPLES / f"{sample['name']}.png"
+    page.locator(f"{DASHBOARD} .cnnviz-path-box input").first.fill(str(path))
+    lab.change_and_wait(f"{DASHBOARD} img.cnnviz-channel",
+                        lambda: page.locator(f"{DASHBOARD} .cnnviz-open").first.click(),
+                        f"the feature maps of {path.name}, opened by path")
+    with lab.expect(f"the top-k chart to put {expected[0]!r} first"):
+        page.wait_for_function(f"(s) => ({TICK_ORDER_JS})(s)[0] === {expected[0]!r}", arg=chart, timeout=30_000)
+    assert page.evaluate(TICK_ORDER_JS, chart) == expected      # the new image's order, not the old one's
+    lab.assert_no_errors()
+    lab.screenshot("10_opened_by_path", chart)
+
+
+def test_a_class_name_typed_in_the_box_is_taken_or_refused_with_a_reason(lab):
+    page = lab.page
+    lab.open_tab("Class heatmaps")
+    box = page.locator(f"{DASHBOARD} .cnnviz-class-name input").first
+    box.fill("squar")
+    box.press("Enter")
+    message = page.locator(f"{DASHBOARD} .cnnviz-class-picker").first
+    with lab.expect("the typed 'squar' to be taken as 'square'"):
+        page.wait_for_function("(s) => document.querySelector(s).innerText.includes(\"took 'square'\")",
+                               arg=f"{DASHBOARD} .cnnviz-class-picker", timeout=30_000)
+    assert "explaining square" in message.inner_text()
+    box.fill("dog")
+    box.press("Enter")
+    with lab.expect("a message that no class is called 'dog'"):
+        page.wait_for_function("(s) => document.querySelector(s).innerText.includes(\"no class is called 'dog'\")",
+                               arg=f"{DASHBOARD} .cnnviz-class-picker", timeout=30_000)
+    assert "explaining square" in message.inner_text()             # the class stayed
+    lab.assert_no_errors()
+    lab.screenshot("11_class_typed", f"{DASHBOARD} .cnnviz-class-picker")
 
 
 def test_occlusion_patch_size_follows_the_slider(lab):

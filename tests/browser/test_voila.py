@@ -25,9 +25,9 @@ def voila(browser_page, artifacts) -> Iterator[BrowserSession]:
         session = BrowserSession(server, page, artifacts)
         expect = session.expect
         started = time.monotonic()
-        with expect("Voila to run the tour and show its page"):
+        with expect("Voila to run the app and show its page"):
             page.goto(server.page_url, wait_until="domcontentloaded", timeout=240_000)
-        session.wait_for_first_pictures("in the Voila page")
+        session.wait_for_first_pictures("in the Voila page", standalone=False)
         session.timings["open -> last image (s)"] = time.monotonic() - started
         yield session
 
