@@ -127,6 +127,24 @@ class SanityReport:
     """The trained model's maps per method (N, H, W)."""
     randomised: dict[str, np.ndarray] = field(repr=False)
     """Each depth's maps of the first image per method (depths, H, W)."""
+    original_peaks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """The value, in the method's own units, at which each trained map reaches 1, per method (N,)."""
+    randomised_peaks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """The same for each depth's map of the first image, per method (depths,)."""
+
+    def shared_scale(self, method: str) -> float:
+        """The top of the one colour scale that a method's row of maps is drawn on (the first
+        image, trained and randomised), in the method's own units: the largest of their peaks."""
+        peaks = [float(self.original_peaks[method][0]), *map(float, self.randomised_peaks[method])]
+        return max(peaks)
+
+    def on_shared_scale(self, method: str) -> np.ndarray:
+        """The first image's maps of ``method``, trained then each depth, (1 + depths, H, W) in
+        [0, 1] on one scale (:meth:`shared_scale`): a randomised map that is weaker looks weaker."""
+        top = self.shared_scale(method)
+        maps = np.concatenate([self.original[method][:1], self.randomised[method]])
+        peaks = np.concatenate([self.original_peaks[method][:1], self.randomised_peaks[method]])
+        return (maps * (peaks / top if top > 0 else 0 * peaks)[:, None, None]).astype(np.float32)
 
     def spearman(self, method: str) -> list[tuple[str, float]]:
         """(layer, mean rho over the images) from the top layer down."""
@@ -163,7 +181,7 @@ class SanityReport:
         fig = plt.figure(figsize=(1.3 * columns + 4, 1.3 * len(self.methods) + 0.6))
         grid = fig.add_gridspec(len(self.methods), columns + 3)
         for r, method in enumerate(self.methods):
-            maps = [self.original[method][0], *self.randomised[method]]
+            maps = self.on_shared_scale(method)   # one scale per row, as the randomise toggle draws them
             for c, heat in enumerate(maps):
                 axis = fig.add_subplot(grid[r, c])
                 axis.imshow(heat, cmap="gray", vmin=0, vmax=1)
@@ -172,7 +190,7 @@ class SanityReport:
                 if r == 0:
                     axis.set_title("trained" if c == 0 else self.layers[c - 1], fontsize=6, rotation=45, loc="left")
                 if c == 0:
-                    axis.set_ylabel(heatmap_method(method).label, fontsize=7)
+                    axis.set_ylabel(f"{heatmap_method(method).label}\n0 to {self.shared_scale(method):.3g}", fontsize=7)
         curve = fig.add_subplot(grid[:, columns:])
         for method in self.methods:
             curve.plot(range(len(self.layers)), self.correlations[method].mean(axis=1), marker="o",
@@ -182,7 +200,8 @@ class SanityReport:
         curve.set_ylim(-0.2, 1.05)
         curve.axhline(0, color="grey", linewidth=0.5)
         curve.legend(fontsize=6)
-        curve.set_title(f"{self.mode} randomisation, from the top", fontsize=8)
+        curve.set_title(f"{self.mode} randomisation, from the top (each row of maps on one scale, "
+                        "in the method's units)", fontsize=8)
         fig.tight_layout()
         return fig
 
@@ -228,7 +247,15 @@ def sanity_check(model: ModelLike, x: np.ndarray, methods: Sequence[str] | None 
     graph, x = prepare(model, x)
     classes = class_indices(graph, x, class_index)
     cam_layer = default_cam_layer(model)[0]
-    original = {name: heatmap(model, x, name, classes, cam_layer) for name in names}
+    def maps_and_peaks(on: ModelLike, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The [0, 1] maps (N, H, W) and the value in the method's units of each map's 1 (N,)."""
+        unscaled = heatmap(on, x, name, classes, cam_layer, raw="unscaled")
+        peaks = unscaled.reshape(len(unscaled), -1).max(axis=1)
+        return (unscaled / np.where(peaks > 0, peaks, 1.0)[:, None, None]).astype(np.float32), peaks
+
+    found = {name: maps_and_peaks(model, name) for name in names}
+    original = {name: maps for name, (maps, _) in found.items()}
+    original_peaks = {name: peaks for name, (_, peaks) in found.items()}
 
     explained = copy_like(model)
     twin = keras_model(explained)
@@ -244,17 +271,18 @@ def sanity_check(model: ModelLike, x: np.ndarray, methods: Sequence[str] | None 
     correlations = {name: np.zeros((len(candidates), len(x))) for name in names}
     similarities = {name: np.zeros((len(candidates), len(x))) for name in names}
     randomised = {name: np.zeros((len(candidates), *x.shape[1:3]), np.float32) for name in names}
+    randomised_peaks = {name: np.zeros(len(candidates), np.float32) for name in names}
     for depth, (_, layer) in enumerate(candidates):
         if mode == "independent":
             twin.set_weights(trained)
         randomise(layer, seed + depth)
         for name in names:
-            maps = heatmap(explained, x, name, classes, cam_layer)
-            randomised[name][depth] = maps[0]
+            maps, peaks = maps_and_peaks(explained, name)
+            randomised[name][depth], randomised_peaks[name][depth] = maps[0], peaks[0]
             for i in range(len(x)):
                 correlations[name][depth, i] = spearman(original[name][i], maps[i])
                 similarities[name][depth, i] = ssim(original[name][i], maps[i])
         if progress is not None:
             progress(depth + 1, len(candidates))
     return SanityReport(mode, names, tuple(name for name, _ in candidates), correlations, similarities,
-                        original, randomised)
+                        original, randomised, original_peaks, randomised_peaks)

@@ -50,7 +50,7 @@ class ChannelExamples(widgets.VBox):
         self.caption = widgets.HTML("")
         scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(allow_padding=False)}
         self.selectivity_bars = bqplot.Bars(x=["-"], y=[0.0], scales=scales, colors=["#c44e52"])
-        self.selectivity_chart = bqplot.Figure(
+        self.selectivity_chart = bqplot.Figure(display_toolbar=False,
             marks=[self.selectivity_bars], title="mean activation per true class",
             axes=[bqplot.Axis(scale=scales["x"], tick_rotate=-30), bqplot.Axis(scale=scales["y"], side="left",
                                                                                num_ticks=3)],

@@ -81,7 +81,8 @@ class ClassPicker(widgets.VBox):
                                 tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".1%"]))
         self.axes_y = bqplot.Axis(scale=scales["y"], side="left", tick_format=".0%", num_ticks=3)
         axes = [bqplot.Axis(scale=scales["x"], tick_rotate=-20, tick_style={"font-size": "10px"}), self.axes_y]
-        self.figure = bqplot.Figure(marks=[self.track, self.bars], axes=axes, title="top predictions (click a bar)",
+        self.figure = bqplot.Figure(display_toolbar=False, marks=[self.track, self.bars], axes=axes,
+                                    title="top predictions (click a bar)",
                                     fig_margin={"top": 40, "bottom": 55, "left": 45, "right": 10},
                                     title_style={"font-size": "13px"},
                                     layout=widgets.Layout(width="380px", height="210px"))

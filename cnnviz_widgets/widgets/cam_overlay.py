@@ -236,6 +236,7 @@ class CamOverlay(InspectorWidget):
         self.random_box = widgets.VBox([self.random_view, self.random_caption], layout=widgets.Layout(display="none"))
         self._random_twins: dict[int, Any] = {}
         self.caption = widgets.HTML("")
+        self.caption.add_class("cnnviz-caption")
 
         self._on_model_change()
         # before build_controls: a new method's options are reset before its map is requested

@@ -64,6 +64,9 @@ def header_html(inspector: ModelInspector) -> str:
     if inspector.has_image:
         shown = inspector.image_label or "an image given in code"
         lines.append(f"showing <b>{html.escape(shown)}</b> ({FIT_WORDS[inspector.fit]} to {w}x{h})")
+        if inspector.near_uniform:
+            lines.append("<b style='color:#b00020'>&#9888; the predictions are nearly uniform (an untrained or "
+                         "broken model?): the maps show the network's structure, not evidence for a class</b>")
     return (f"<h3 style='margin:4px 0'>cnnviz · {html.escape(inspector.model.name)}</h3>"
             f"<small>{'<br>'.join(lines)}</small>")
 
@@ -107,7 +110,10 @@ class Dashboard(widgets.VBox):
         self.title = widgets.HTML("")
         self._show_title()
         self.inspector.observe(self._show_title, names=["model_version", "image_version"])
-        header = widgets.HBox([widgets.VBox([self.title, self.picker]), self.classes])
+        # wraps instead of pushing the chart off the right edge when the picker shows a long error
+        self.picker.errors.layout.max_width = "480px"
+        header = widgets.HBox([widgets.VBox([self.title, self.picker], layout=widgets.Layout(max_width="520px")),
+                               self.classes], layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([header, self.tabs], **kwargs)
         self.add_class("cnnviz-dashboard")
 

@@ -90,7 +90,7 @@ class DatasetBrowser(InspectorWidget):
         pixels = {"x": bqplot.LinearScale(min=0.0, max=1.0), "y": bqplot.LinearScale(min=0.0, max=1.0, reverse=True)}
         self.cell_mark = bqplot.Image(image=image_view(), scales=pixels)
         self.cell_mark.on_element_click(self._thumbnail_clicked)
-        self.cell_chart = bqplot.Figure(marks=[self.cell_mark],
+        self.cell_chart = bqplot.Figure(display_toolbar=False, marks=[self.cell_mark],
                                         fig_margin={"top": 0, "bottom": 0, "left": 0, "right": 0},
                                         padding_x=0.0, padding_y=0.0, layout=widgets.Layout(width="0px", height="0px"))
         self.cell_chart.add_class("cnnviz-dataset-cells")
@@ -100,7 +100,7 @@ class DatasetBrowser(InspectorWidget):
         self.matrix = bqplot.GridHeatMap(color=np.zeros((2, 2)), row=["-", " "], column=["-", " "], scales=scales,
                                          display_format=".0f",
                                          selected_style={"stroke": "#dd8452", "stroke-width": "3"})
-        self.confusion_chart = bqplot.Figure(
+        self.confusion_chart = bqplot.Figure(display_toolbar=False,
             marks=[self.matrix], title="confusion (rows: true class; click a cell)",
             axes=[bqplot.Axis(scale=scales["column"], label="predicted", tick_rotate=-30),
                   bqplot.Axis(scale=scales["row"], side="left", label="true")],
@@ -111,7 +111,7 @@ class DatasetBrowser(InspectorWidget):
         self.matrix.on_element_click(self._cell_clicked)      # what the browser sends for a click on a cell
         bar_scales = {"x": bqplot.OrdinalScale(), "y": bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)}
         self.accuracy_bars = bqplot.Bars(x=["-"], y=[0.0], scales=bar_scales, colors=["#55a868"])
-        self.accuracy_chart = bqplot.Figure(
+        self.accuracy_chart = bqplot.Figure(display_toolbar=False,
             marks=[self.accuracy_bars], title="accuracy per true class",
             axes=[bqplot.Axis(scale=bar_scales["x"], tick_rotate=-30),
                   bqplot.Axis(scale=bar_scales["y"], side="left", tick_format=".0%", num_ticks=3)],

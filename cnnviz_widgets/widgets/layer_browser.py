@@ -94,7 +94,7 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
                                           tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".0%"]),
                                           interactions={"click": "select"}, selected_style={"stroke": "#dd8452",
                                                                                            "stroke-width": "2"})
-        self.sparsity_chart = bqplot.Figure(
+        self.sparsity_chart = bqplot.Figure(display_toolbar=False,
             marks=[self._sparsity_bars], title="",
             axes=[bqplot.Axis(scale=self._sparsity_bars.scales["x"], tick_rotate=-60, tick_style={"font-size": "9px"},
                               label="layer", label_offset="80px"),

@@ -89,7 +89,7 @@ class OcclusionSweeper(InspectorWidget):
         self._intact = bqplot.Lines(x=[0, 1], y=[1.0, 1.0], scales={"x": x_scale, "y": y_scale},
                                     colors=["#999999"], line_style="dashed")
         self._marker = bqplot.Scatter(x=[0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#dd8452"])
-        self.curve = bqplot.Figure(
+        self.curve = bqplot.Figure(display_toolbar=False,
             marks=[self._intact, self._line, self._marker], title="class probability at each step",
             axes=[bqplot.Axis(scale=x_scale, label="step"),
                   bqplot.Axis(scale=y_scale, side="left", tick_format=".0%", num_ticks=3)],

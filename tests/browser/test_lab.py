@@ -101,7 +101,7 @@ def test_picking_another_class_in_cam_overlay_changes_the_overlay(lab):
     class_name = target.split()[0]
     caption = page.locator(f"{widget} .cnnviz-class-picker").first.inner_text()
     assert f"explaining {class_name}" in caption, caption
-    assert f"for {class_name}" in page.locator(f"{widget} .cnnviz-cam + .widget-html").first.inner_text()
+    assert f"for {class_name}" in page.locator(f"{widget} .cnnviz-caption").first.inner_text()
     compare_after = lab.wait_for_change(f"{widget} img.cnnviz-compare", compare_before,
                                         "the comparison grid for the new class", timeout_s=180)
     assert compare_after["digest"] != compare_before["digest"]

@@ -110,3 +110,20 @@ def test_an_inspectors_chosen_output_is_kept_on_the_copy():
     report = cw.sanity_check(inspector, x, ["grad_cam"], class_index=4)
     assert report.layers == ("five", "conv")
     np.testing.assert_allclose(report.original["grad_cam"], cw.heatmap(inspector, x, "grad_cam", 4), atol=1e-6)
+
+
+def test_each_row_of_maps_is_drawn_on_one_scale_in_the_methods_units(embedded_report):
+    """The trained map and its randomised versions share one colour scale (as the randomise toggle
+    draws them): a randomised map with a smaller peak looks dimmer instead of stretched."""
+    report = embedded_report
+    for method in report.methods:
+        top = report.shared_scale(method)
+        peaks = np.concatenate([report.original_peaks[method][:1], report.randomised_peaks[method]])
+        assert top == pytest.approx(float(peaks.max())) and top > 0
+        shown = report.on_shared_scale(method)
+        np.testing.assert_allclose(shown.reshape(len(shown), -1).max(axis=1), peaks / top, atol=1e-6)
+        assert shown.max() == pytest.approx(1.0)
+        weakest = int(np.argmin(peaks))
+        assert shown[weakest].max() < 1.0 or peaks.min() == peaks.max()
+    # the [0, 1] maps are unchanged: the function's own maps
+    assert report.original["grad_cam"].reshape(8, -1).max(axis=1) == pytest.approx(1.0)
