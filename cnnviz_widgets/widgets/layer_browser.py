@@ -109,7 +109,7 @@ class LayerBrowser(ScanExamplesMixin, InspectorWidget):
             widgets.HTML('<b>sparsity per layer</b> <small>(click a layer to open it)<br>'
                          '<span style="color:#8172b3">&#9632;</span> blank channels &nbsp; '
                          '<span style="color:#c4ad66">&#9632;</span> zero activations</small>'),
-            widgets.Box([self.sparsity_chart], layout=widgets.Layout(width="440px", overflow_x="auto")),
+            widgets.Box([self.sparsity_chart], layout=widgets.Layout(width="440px", overflow="auto hidden")),
         ])
         self._sparsity_bars.observe(self._layer_from_chart, "selected")
 

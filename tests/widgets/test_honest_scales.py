@@ -175,3 +175,22 @@ def test_scales_say_what_they_are():
     assert bottom[2] > 100 and bottom[0] < 30        # ...and dark blue at the bottom
     with pytest.raises(ValueError, match="finite low <= high"):
         ColorScale(1.0, 0.0, "x")
+
+
+def test_the_sparsity_chart_scrolls_on_a_deep_network():
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    x = inputs
+    for i in range(60):
+        x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name=f"conv_{i:02d}")(x)
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    inspector = cw.ModelInspector(keras.Model(inputs, outputs), preprocess="none")
+    inspector.set_image(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8))
+    browser = cw.LayerBrowser(inspector)
+    spatial = len(browser._sparsity_bars.x)
+    assert spatial >= 60
+    assert browser.sparsity_chart.layout.width == f"{12 * spatial + 60}px"       # 12 px a layer...
+    assert browser.sparsity_box.children[1].layout.overflow == "auto hidden"      # ...in a box that scrolls sideways
+    assert browser.sparsity_chart.display_toolbar is False and browser.sparsity_chart.title == ""
+    browser.close()
