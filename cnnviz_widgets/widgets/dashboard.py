@@ -61,6 +61,10 @@ def header_html(inspector: ModelInspector) -> str:
     colour = "colour" if c == 3 else "greyscale"
     lines = [f"{what} ({html.escape(names)})" if inspector.head != "binary" else html.escape(what),
              f"looks at {colour} pictures of {w}x{h} pixels; {len(inspector.layers)} layers"]
+    outputs = inspector.output_names
+    if len(outputs) > 1:
+        lines[0] += (f"; explains output {html.escape(repr(inspector.output_name))} "
+                     f"({outputs.index(inspector.output_name) + 1} of {len(outputs)})")
     if inspector.has_image:
         shown = inspector.image_label or "an image given in code"
         lines.append(f"showing <b>{html.escape(shown)}</b> ({FIT_WORDS[inspector.fit]} to {w}x{h})")

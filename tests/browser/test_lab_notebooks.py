@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FLAT_STD = 1.0
 """Below this pixel standard deviation a picture is flat (blank). Lower than the tour's bar: these
 notebooks show single channels chosen for teaching, some of them nearly uniform."""
-OTHERS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if not p.name.startswith("00_"))
+OTHERS = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00_"))
+"""The lessons after the tour (the class app is the Voila tests' page)."""
 
 VISIBLE_DRAWN_JS = """() => { const imgs = Array.from(document.querySelectorAll('img.cnnviz-map'))
   .filter(img => img.offsetParent !== null);
