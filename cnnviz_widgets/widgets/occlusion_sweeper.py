@@ -93,7 +93,7 @@ class OcclusionSweeper(InspectorWidget):
             marks=[self._intact, self._line, self._marker], title="class probability at each step",
             axes=[bqplot.Axis(scale=x_scale, label="step"),
                   bqplot.Axis(scale=y_scale, side="left", tick_format=".0%", num_ticks=3)],
-            fig_margin={"top": 30, "bottom": 40, "left": 50, "right": 10},
+            fig_margin={"top": 45, "bottom": 40, "left": 50, "right": 10}, title_style={"font-size": "13px"},
             layout=widgets.Layout(width="420px", height="220px"))
         self.curve.add_class("cnnviz-occlusion-curve")
 

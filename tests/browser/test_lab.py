@@ -155,7 +155,7 @@ def test_opening_another_image_by_path_reorders_the_top_k_chart(lab):
         page.wait_for_function(f"(s) => ({TICK_ORDER_JS})(s)[0] === {expected[0]!r}", arg=chart, timeout=30_000)
     assert page.evaluate(TICK_ORDER_JS, chart) == expected      # the new image's order, not the old one's
     lab.assert_no_errors()
-    lab.screenshot("10_opened_by_path", chart)
+    lab.screenshot("12_opened_by_path", chart)
 
 
 def test_a_class_name_typed_in_the_box_is_taken_or_refused_with_a_reason(lab):
@@ -176,7 +176,7 @@ def test_a_class_name_typed_in_the_box_is_taken_or_refused_with_a_reason(lab):
                                arg=f"{DASHBOARD} .cnnviz-class-picker", timeout=30_000)
     assert "explaining square" in message.inner_text()             # the class stayed
     lab.assert_no_errors()
-    lab.screenshot("11_class_typed", f"{DASHBOARD} .cnnviz-class-picker")
+    lab.screenshot("13_class_typed", f"{DASHBOARD} .cnnviz-class-picker")
 
 
 def test_occlusion_patch_size_follows_the_slider(lab):
