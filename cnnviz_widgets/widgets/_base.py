@@ -39,6 +39,18 @@ DISPLAY_SIDE = 256
 _EMPTY_PNG = to_png(np.full((1, 1, 3), 255, np.uint8))
 
 
+NEAR_UNIFORM_WARNING = ("The model's predictions are nearly uniform (untrained or broken?): the maps show the "
+                        "network's structure, not evidence for a class.")
+"""What every class view says when :attr:`ModelInspector.near_uniform` is true."""
+
+
+def caption_style(html_format: bool) -> tuple[Callable[[str], str], Callable[[str], str], str]:
+    """(escape, bold, line separator) for a caption written as widget HTML or as a saved PNG's plain text."""
+    if html_format:
+        return html.escape, lambda text: f"<b>{text}</b>", "<br>"
+    return (lambda text: text), (lambda text: text), "\n"
+
+
 def display_png(array: np.ndarray, side: int = DISPLAY_SIDE) -> bytes:
     """PNG of a uint8 image enlarged by a whole factor towards ``side`` (nearest neighbour),
     or shrunk to ``side`` when larger."""
@@ -464,5 +476,6 @@ class InspectorWidget(widgets.VBox):
         super().close()
 
 
-__all__ = ["ErrorArea", "InspectorWidget", "ProgressArea", "close_held", "display_png", "error_line", "fit_side",
-           "guarded", "held_widgets", "image_view", "layer_options", "map_figure", "show_picture", "stop_following"]
+__all__ = ["NEAR_UNIFORM_WARNING", "ErrorArea", "InspectorWidget", "ProgressArea", "caption_style", "close_held",
+           "display_png", "error_line", "fit_side", "guarded", "held_widgets", "image_view", "layer_options",
+           "map_figure", "show_picture", "stop_following"]

@@ -34,7 +34,9 @@ from cnnviz_widgets.render import ColorScale, caption_strip, class_scale, colori
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import (
     DISPLAY_SIDE,
+    NEAR_UNIFORM_WARNING,
     InspectorWidget,
+    caption_style,
     fit_side,
     image_view,
     layer_options,
@@ -313,10 +315,10 @@ class CamOverlay(InspectorWidget):
         return maps
 
     def _request(self, pairs: Sequence[tuple[str, int]], label: str) -> dict[tuple[str, int], np.ndarray] | None:
+        found = self._found(pairs)
+        if found is not None:
+            return found
         keys = [self.heatmap_key(m, c) for m, c in pairs]
-        found = [self.inspector.results.get(k) for k in keys]
-        if all(f is not None for f in found):
-            return dict(zip(pairs, found, strict=True))
         args = (self.inspector.batch, self.layer, self.inspector.image_key)
         # _compute caches each map itself, so the job's own result is not stored again
         self.submit(("heatmaps", *keys), lambda p: self._compute(pairs, p, *args), self._refresh_after, label)
@@ -451,17 +453,14 @@ class CamOverlay(InspectorWidget):
 
     def _caption_text(self, chosen: Any, units: np.ndarray, scale: ColorScale, *, html_format: bool) -> str:
         """What the map shows, for the caption under it (HTML) or in a saved PNG (plain text)."""
-        esc = html.escape if html_format else (lambda text: text)
-        bold = (lambda text: f"<b>{text}</b>") if html_format else (lambda text: text)
+        esc, bold, separator = caption_style(html_format)
         where = f" on {self.layer}" if chosen.uses_layer else ""
         lines = [f"{bold(esc(chosen.label))}{esc(where)} for {esc(self.classes.describe())}",
                  esc(chosen.description),
                  f"colour scale: {esc(scale.describe())}; negative values are not drawn"]
         if self.inspector.near_uniform:
-            lines.insert(0, ("&#9888; " if html_format else "! ") + bold(
-                "The model's predictions are nearly uniform (untrained or broken?): this map shows the network's "
-                "structure, not evidence for a class."))
-        return ("<br>" if html_format else "\n").join(lines)
+            lines.insert(0, ("&#9888; " if html_format else "! ") + bold(NEAR_UNIFORM_WARNING))
+        return separator.join(lines)
 
     @property
     def saved_png(self) -> bytes:

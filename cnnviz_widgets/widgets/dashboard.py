@@ -14,7 +14,7 @@ from cnnviz_widgets.dataset import load_scan
 from cnnviz_widgets.dataset.checkpoint import read_manifest
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import ImageLike
-from cnnviz_widgets.widgets._base import InspectorWidget, close_held, stop_following
+from cnnviz_widgets.widgets._base import NEAR_UNIFORM_WARNING, InspectorWidget, close_held, stop_following
 from cnnviz_widgets.widgets._class_picker import ClassPicker
 from cnnviz_widgets.widgets.cam_overlay import CamOverlay
 from cnnviz_widgets.widgets.dataset_browser import DatasetBrowser
@@ -69,8 +69,7 @@ def header_html(inspector: ModelInspector) -> str:
         shown = inspector.image_label or "an image given in code"
         lines.append(f"showing <b>{html.escape(shown)}</b> ({FIT_WORDS[inspector.fit]} to {w}x{h})")
         if inspector.near_uniform:
-            lines.append("<b style='color:#b00020'>&#9888; the predictions are nearly uniform (an untrained or "
-                         "broken model?): the maps show the network's structure, not evidence for a class</b>")
+            lines.append(f"<b style='color:#b00020'>&#9888; {html.escape(NEAR_UNIFORM_WARNING)}</b>")
     return (f"<h3 style='margin:4px 0'>cnnviz · {html.escape(inspector.model.name)}</h3>"
             f"<small>{'<br>'.join(lines)}</small>")
 

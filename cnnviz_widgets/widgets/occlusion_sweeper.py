@@ -7,7 +7,6 @@ stepping through it, the alpha and the colormap re-render from that cache.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,15 @@ from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep, patch_positions
 from cnnviz_widgets.render import ColorScale, draw_box, floor_scale, mask_view, overlay, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, image_view, map_figure, show_picture
+from cnnviz_widgets.widgets._base import (
+    NEAR_UNIFORM_WARNING,
+    InspectorWidget,
+    caption_style,
+    display_png,
+    image_view,
+    map_figure,
+    show_picture,
+)
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
 from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait, index_trait
@@ -199,8 +206,7 @@ class OcclusionSweeper(InspectorWidget):
                                  caption=self._caption_text(sweep, html_format=False)))
 
     def _caption_text(self, sweep: OcclusionSweep, *, html_format: bool) -> str:
-        esc = html.escape if html_format else (lambda text: text)
-        bold = (lambda text: f"<b>{text}</b>") if html_format else (lambda text: text)
+        esc, bold, separator = caption_style(html_format)
         drop = float(sweep.intact[0] - sweep.probabilities[0].min())
         scale = self.drop_scale(sweep)
         lines = [f"Occlusion for {esc(self.classes.describe())}",
@@ -211,9 +217,8 @@ class OcclusionSweeper(InspectorWidget):
             lines.append(bold(f"No patch changes the probability by {100 * DROP_FLOOR:g} point or more: "
                               "nothing here is evidence for this class."))
         if self.inspector.near_uniform:
-            lines.insert(0, bold("The model's predictions are nearly uniform (untrained or broken?): this map "
-                                 "shows the network's structure, not evidence for a class."))
-        return ("<br>" if html_format else "\n").join(lines)
+            lines.insert(0, bold(NEAR_UNIFORM_WARNING))
+        return separator.join(lines)
 
     def _render(self) -> bool:
         if not self.inspector.has_image:
