@@ -192,3 +192,13 @@ def test_the_sparsity_chart_scrolls_on_a_deep_network():
     assert browser.sparsity_box.children[1].layout.overflow == "auto hidden"      # ...in a box that scrolls sideways
     assert browser.sparsity_chart.display_toolbar is False and browser.sparsity_chart.title == ""
     browser.close()
+
+
+def test_unscaled_maps_are_the_scaled_maps_times_their_peak_and_bad_raw_is_refused(inspector):
+    scaled = cw.heatmap(inspector, inspector.batch, "grad_cam")
+    unscaled = cw.heatmap(inspector, inspector.batch, "grad_cam", raw="unscaled")
+    peak = float(unscaled.max())
+    assert peak > 0 and unscaled.min() >= 0
+    np.testing.assert_allclose(unscaled / peak, scaled, atol=1e-6)
+    with pytest.raises(cw.ArgumentError, match="raw must be False, True or 'unscaled'; got 'units'"):
+        cw.heatmap(inspector, inspector.batch, "grad_cam", raw="units")
