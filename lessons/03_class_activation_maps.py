@@ -48,6 +48,8 @@ Image(cw.render.to_png(cw.render.tile_grid(np.stack(tiles), per_row=len(samples)
 #   the curve; lower is better (the important pixels went first).
 # - **Insertion**: reveal pixels in that order starting from a blurred image; higher is better.
 # A random heatmap and a centre blob (the peak in the middle of the image) are the baselines.
+# The next cell runs every method on every image: the slowest cell of the lessons, over a minute on
+# a 2-core CPU.
 
 # %%
 fresh = cw.generate_shapes(24, size=96, seed=2024)

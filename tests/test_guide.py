@@ -396,3 +396,19 @@ def test_the_nbgitpuller_link():
     urlpath = unquote(query["urlpath"][0])
     assert urlpath.startswith("lab/tree/<repo>/")
     assert (ROOT / urlpath.removeprefix("lab/tree/<repo>/")).is_file()
+
+
+def test_the_kernel_memory_tables_are_the_benchmarks_stored_numbers():
+    """docs/classroom.md and benchmarks/README.md show benchmarks/kernel_memory.py's stored output,
+    for every notebook that ships: a new notebook, or a page edited by hand, fails here."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import kernel_memory
+
+    stored = kernel_memory.load()
+    assert set(stored["notebooks"]) == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}, \
+        "measure the new notebook: python benchmarks/kernel_memory.py notebooks/<name>.ipynb"
+    for path in kernel_memory.PAGES:
+        text = path.read_text()
+        assert kernel_memory.with_table(text, stored) == text, f"run: python benchmarks/kernel_memory.py ({path.name})"
+    for row in stored["notebooks"].values():
+        assert 200 < row["rss_end_mib"] <= row["peak_mib"] + 1 and 0 < row["seconds"] < 900

@@ -51,6 +51,12 @@ def caption_style(html_format: bool) -> tuple[Callable[[str], str], Callable[[st
     return (lambda text: text), (lambda text: text), "\n"
 
 
+def computing_caption(what: str, shown: str = "the picture above is the previous one") -> str:
+    """The caption of a view whose new result is being computed: what is computing, and what the
+    picture shows meanwhile (the progress bar and Cancel sit next to it)."""
+    return f"<small>&#8987; <b>computing {html.escape(what)}</b>&hellip; {shown} (Cancel stops)</small>"
+
+
 def display_png(array: np.ndarray, side: int = DISPLAY_SIDE) -> bytes:
     """PNG of a uint8 image enlarged by a whole factor towards ``side`` (nearest neighbour),
     or shrunk to ``side`` when larger."""
@@ -477,5 +483,6 @@ class InspectorWidget(widgets.VBox):
 
 
 __all__ = ["NEAR_UNIFORM_WARNING", "ErrorArea", "InspectorWidget", "ProgressArea", "caption_style", "close_held",
+           "computing_caption",
            "display_png", "error_line", "fit_side", "guarded", "held_widgets", "image_view", "layer_options",
            "map_figure", "show_picture", "stop_following"]

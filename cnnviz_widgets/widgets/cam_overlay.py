@@ -9,6 +9,7 @@ same method's map on a randomised copy of the network beside the real one (the s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from cnnviz_widgets.widgets._base import (
     NEAR_UNIFORM_WARNING,
     InspectorWidget,
     caption_style,
+    computing_caption,
     fit_side,
     image_view,
     layer_options,
@@ -235,7 +237,9 @@ class CamOverlay(InspectorWidget):
         self.compare_view.layout.display = "none"
         self.random_view = image_view("cnnviz-randomised")
         self.random_caption = widgets.HTML("")
-        self.random_box = widgets.VBox([self.random_view, self.random_caption], layout=widgets.Layout(display="none"))
+        self.random_box = widgets.VBox([widgets.HTML("<b>weights randomised</b>"), self.random_view,
+                                        self.random_caption],
+                                       layout=widgets.Layout(display="none", width=f"{DISPLAY_SIDE + 110}px"))
         self._random_twins: dict[int, Any] = {}
         self.caption = widgets.HTML("")
         self.caption.add_class("cnnviz-caption")
@@ -251,6 +255,7 @@ class CamOverlay(InspectorWidget):
         views = widgets.HBox([
             widgets.VBox([self.overlay_view, self.progress, self.caption],
                          layout=widgets.Layout(width=f"{DISPLAY_SIDE + 110}px")),
+            self.random_box,
             widgets.VBox([widgets.HTML("<b>heatmap</b>"), self.heatmap_view]),
             self.classes,
         ], layout=widgets.Layout(flex_flow="row wrap"))
@@ -258,7 +263,7 @@ class CamOverlay(InspectorWidget):
                                     "side by side</small>")
         extras = widgets.HBox([widgets.VBox([self.compare_select, compare_hint]),
                                widgets.VBox([self.faithfulness_button, self.faithfulness, self.randomise_toggle])])
-        self._finish_init([controls, views, extras, self.random_box, self.compare_view], progress_placed=True)
+        self._finish_init([controls, views, extras, self.compare_view], progress_placed=True)
 
     # ------------------------------------------------------------------ layers
     def _on_model_change(self) -> None:
@@ -336,7 +341,14 @@ class CamOverlay(InspectorWidget):
         unit, factor, suffix = heatmap_method(method).unit
         peak = float(maps[(method, cls)].max())
         top_peak = None if self.scale == "own" else float(maps[(method, top)].max())
-        return class_scale(peak, top_peak, unit, factor=factor, suffix=suffix)
+        scale = class_scale(peak, top_peak, unit, factor=factor, suffix=suffix)
+        randomised = self.randomised_heatmap if self.randomised and method == self.method else None
+        if randomised is None:
+            return scale
+        # the trained and the randomised map side by side on one scale, so that their brightness compares
+        return dataclasses.replace(scale, high=max(scale.high, float(randomised.max())),
+                                   note=f"{scale.note}; one scale for the trained and the randomised map"
+                                   if scale.note else "one scale for the trained and the randomised map")
 
     @property
     def color_scale(self) -> ColorScale | None:
@@ -432,8 +444,7 @@ class CamOverlay(InspectorWidget):
         self.layer_dropdown.disabled = not chosen.uses_layer
         maps = self._request(self._pairs(self.method), chosen.label)
         if maps is None:   # the old picture stays until the new one is ready: say that it is stale
-            self.caption.value = (f"<small>&#8987; <b>computing {html.escape(chosen.label)}</b>&hellip; the picture "
-                                  "above is the previous map (Cancel stops)</small>")
+            self.caption.value = computing_caption(chosen.label, "the picture above is the previous map")
             return False
         image = self.inspector.image
         units = maps[(self.method, self.classes.resolved())]
@@ -499,6 +510,8 @@ class CamOverlay(InspectorWidget):
         return self.inspector.results.get(self.randomised_key())
 
     def _render_randomised(self, units: np.ndarray, scale: ColorScale) -> bool:
+        """The randomised copy's map beside the trained one, at its size and on its scale (which
+        :meth:`map_scale` widens to cover both); False while it is computed."""
         if not self.randomised:
             self.random_box.layout.display = "none"
             return True
@@ -513,21 +526,16 @@ class CamOverlay(InspectorWidget):
                     self.random_twin(), batch, method, cls, layer, progress=progress, **options))
 
             self.submit(("randomised", *key), work, self._refresh_after, "randomised weights")
+            self.random_caption.value = "<small>&#8987; computing the map with randomised weights&hellip;</small>"
             return False
-        # both maps on one scale (the larger peak on top), so that their brightness compares
-        shared = ColorScale(0.0, max(scale.high, float(found.max())), scale.unit, scale.factor, scale.suffix,
-                            "one scale for both maps")
-        image = self.inspector.image
-        side = DISPLAY_SIDE * 3 // 4
-        tiles = np.stack([fit_side(overlay(image, shared.to01(m), self.alpha, self.colormap), side)
-                          for m in (units, found)])
-        grid = tile_grid(tiles, per_row=2, margin=4, labels=["trained", "weights randomised"])
-        show_picture(self.random_view, map_figure(grid, shared, self.colormap, side=grid.shape[1]))
+        show_picture(self.random_view, map_figure(overlay(self.inspector.image, scale.to01(found), self.alpha,
+                                                          self.colormap), scale, self.colormap))
         rho = spearman(units, found)
         verdict = ("it barely depends on what the network learned: distrust it" if rho > 0.5 else
                    "it changes with the weights, as an explanation of the model should")
-        self.random_caption.value = (f"<small>rank correlation with the trained map: <b>{rho:.2f}</b>; "
-                                     f"{verdict} (<code>cw.sanity_check</code> for the layer-by-layer test)</small>")
+        self.random_caption.value = (f"<small>the same method on a copy whose weights are random; rank correlation "
+                                     f"with the trained map: <b>{rho:.2f}</b>; {verdict} "
+                                     f"(<code>cw.sanity_check</code> for the layer-by-layer test)</small>")
         self.random_box.layout.display = None
         return True
 

@@ -24,7 +24,14 @@ from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.methods import filter_patterns, filter_weights, filter_weights_rgb
 from cnnviz_widgets.render import colorize, enlarge, tile_grid, to_png
 from cnnviz_widgets.widgets import _checks as checks
-from cnnviz_widgets.widgets._base import InspectorWidget, display_png, guarded, image_view, layer_options
+from cnnviz_widgets.widgets._base import (
+    InspectorWidget,
+    computing_caption,
+    display_png,
+    guarded,
+    image_view,
+    layer_options,
+)
 from cnnviz_widgets.widgets._channel_examples import ChannelExamples, ScanExamplesMixin
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
@@ -115,7 +122,8 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
             widgets.HBox([self.previous_button, self.page_slider, self.next_button, self.input_channel_slider]),
         ])
         export = widgets.HBox([self.path_box, self.save_page_button, self.save_layer_button, self.saved])
-        self._finish_init([controls, self.gallery_view, self.caption, self.example_dropdown, self.examples, export])
+        page = widgets.VBox([self.gallery_view, self.progress, self.caption])
+        self._finish_init([controls, page, self.example_dropdown, self.examples, export], progress_placed=True)
 
     def _example_options(self) -> list[tuple[str, int | None]]:
         if self.scan is None or not self._conv or self.layer not in self.scan.layers:
@@ -246,7 +254,8 @@ class FilterGallery(ScanExamplesMixin, InspectorWidget):
                        self.pattern_size, tuple(missing))
                 self.submit(key, lambda p: self._compute_patterns(missing, p, live=True),
                             label=f"{len(missing)} patterns")
-                self.caption.value = f"<small>computing {len(missing)} patterns of {html.escape(self.layer)}…</small>"
+                self.caption.value = computing_caption(f"{len(missing)} patterns of {self.layer}",
+                                                       "they form above as the optimisation runs")
                 return False
             tiles = self.pattern_tiles(filters)
             what = f"{self.recipe} patterns"

@@ -21,10 +21,12 @@ from cnnviz_widgets.methods import OcclusionSweep, occlusion_sweep, patch_positi
 from cnnviz_widgets.render import ColorScale, draw_box, floor_scale, mask_view, overlay, to_png
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import (
+    DISPLAY_SIDE,
     NEAR_UNIFORM_WARNING,
     InspectorWidget,
     caption_style,
-    display_png,
+    computing_caption,
+    fit_side,
     image_view,
     map_figure,
     show_picture,
@@ -34,6 +36,9 @@ from cnnviz_widgets.widgets._runner import Progress
 from cnnviz_widgets.widgets._shared_traits import alpha_trait, class_index_trait, colormap_trait, index_trait
 
 FILLS = (("mean colour", "mean"), ("grey", "grey"), ("blur", "blur"), ("colour", "colour"))
+
+STEP_SIDE = 192
+"""Side in pixels of the mask view and the step-through picture (smaller than the map they explain)."""
 
 DROP_FLOOR = 0.01
 """The smallest top of the sensitivity's colour scale: a drop in probability of 1 percentage point.
@@ -112,14 +117,15 @@ class OcclusionSweeper(InspectorWidget):
                                  widgets.HBox([self.fill_dropdown, self.color_picker, self.alpha_slider,
                                                self.colormap_dropdown])])
         views = widgets.HBox([
-            widgets.VBox([widgets.HTML("<b>sensitivity</b>"), self.overlay_view, self.caption]),
+            widgets.VBox([widgets.HTML("<b>sensitivity</b>"), self.overlay_view, self.progress, self.caption],
+                         layout=widgets.Layout(width=f"{DISPLAY_SIDE + 110}px")),
             widgets.VBox([widgets.HTML("<b>mask view</b>"), self.mask_view]),
             self.classes,
         ])
         stepper = widgets.HBox([widgets.VBox([widgets.HTML("<b>step through the sweep</b>"),
                                               widgets.HBox([self.play, self.step_slider]), self.step_view]),
                                 self.curve])
-        self._finish_init([controls, views, stepper])
+        self._finish_init([controls, views, stepper], progress_placed=True)
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -224,7 +230,10 @@ class OcclusionSweeper(InspectorWidget):
         if not self.inspector.has_image:
             return True
         sweep = self.cached_or_submit(self.sweep_key(), self._sweep_job(), "occlusion sweep")
-        if sweep is None:
+        if sweep is None:   # the old pictures stay until the new sweep is ready: say that they are stale
+            self.caption.value = computing_caption(
+                f"the occlusion sweep ({self.n_steps} patches)",
+                "the pictures show the previous sweep" if self._drawn.get("maps") else "the map appears here")
             return False
         image = self.inspector.image
         if self._needs_drawing("maps", (self.sweep_key(), self.alpha, self.colormap)):
@@ -232,7 +241,7 @@ class OcclusionSweeper(InspectorWidget):
             assert heat is not None   # the sweep is there: _render returned above otherwise
             show_picture(self.overlay_view, map_figure(overlay(image, heat, self.alpha, self.colormap),
                                                        self.drop_scale(sweep), self.colormap))
-            self.mask_view.value = display_png(mask_view(image, heat))
+            show_picture(self.mask_view, fit_side(mask_view(image, heat), STEP_SIDE))
         self._render_step(sweep, image)
         self.caption.value = f"<small>{self._caption_text(sweep, html_format=True)}</small>"
         return True
@@ -241,8 +250,8 @@ class OcclusionSweeper(InspectorWidget):
         row, col = divmod(self.step, len(sweep.cols))
         top, left = int(sweep.rows[row]), int(sweep.cols[col])
         ph, pw = sweep.patch
-        self.step_view.value = display_png(draw_box(image, top, left, ph, pw, color=(255, 255, 0),
-                                                    fill=self._display_fill(image)))
+        show_picture(self.step_view, fit_side(draw_box(image, top, left, ph, pw, color=(255, 255, 0),
+                                                       fill=self._display_fill(image)), STEP_SIDE))
         probabilities = sweep.probabilities[0].reshape(-1)
         with self.curve.hold_sync():
             if self._needs_drawing("curve", self.sweep_key()):

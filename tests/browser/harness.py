@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -205,6 +207,19 @@ IMAGE_STATS_JS = """(selector) => Array.from(document.querySelectorAll(selector)
 """Every matching image's natural size, visibility, pixel mean / standard deviation (0..255) and a
 checksum of its pixels (``digest``: equal pictures, equal digests)."""
 
+IMAGE_PIXELS_JS = """(selector) => { const img = document.querySelector(selector);
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  ctx.drawImage(img, 0, 0);
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  const rgb = [];
+  for (let i = 0; i < data.length; i += 4) rgb.push(data[i], data[i+1], data[i+2]);
+  return {width: img.naturalWidth, height: img.naturalHeight,
+          shown_width: img.getBoundingClientRect().width, rgb};
+}"""
+"""The first matching image as the browser decoded it: natural and displayed size, RGB values row by row."""
+
 PAGE_ERRORS_JS = """() => {
   const text = document.body.innerText;
   const widgetErrors = (text.match(/Error displaying widget/g) || []).length;
@@ -364,6 +379,13 @@ class BrowserSession:
         element.scroll_into_view_if_needed()
         element.screenshot(path=str(path), animations="disabled")
         return path
+
+    def pixels(self, selector: str) -> tuple[np.ndarray, float]:
+        """The first image matching ``selector`` as the browser decoded it, uint8 (H, W, 3), and
+        the width it is displayed at, in CSS pixels."""
+        found = self.page.evaluate(IMAGE_PIXELS_JS, selector)
+        picture = np.asarray(found["rgb"], np.uint8).reshape(found["height"], found["width"], 3)
+        return picture, float(found["shown_width"])
 
     def stats(self, selector: str) -> dict:
         """Statistics of the first image matching ``selector``."""

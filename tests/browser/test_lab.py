@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cnnviz_widgets as cw
@@ -19,6 +20,7 @@ from tests.browser.harness import (
     DASHBOARD,
     LAB_RUN_DONE_JS,
     MIN_STD,
+    TABS,
     BrowserSession,
     NotebookServer,
     run_all_in_lab,
@@ -194,3 +196,33 @@ def test_occlusion_patch_size_follows_the_slider(lab):
     assert after["digest"] != before["digest"] and after["std"] > MIN_STD, (before, after)
     lab.assert_no_errors()
     lab.screenshot("10_patch_changed")
+
+
+def colour_bar_colormap(picture: np.ndarray) -> str | None:
+    """The colormap whose ramp (top of the scale at the top) runs down a column in the right half
+    of ``picture``, as :func:`cnnviz_widgets.render.colorbar` draws it; None when no column has one."""
+    from cnnviz_widgets.render import COLORMAPS, colorize
+
+    height = picture.shape[0]
+    pad = 11 // 2 + 1                                    # the views' bars use font size 11
+    strip = height - 2 * pad
+    rows = np.array([pad + 2, height // 2, height - pad - 3])
+    values = (1.0 - (rows - pad) / (strip - 1)).astype(np.float32)
+    columns = picture[rows, picture.shape[1] // 2:].astype(int)          # (3, W/2, 3)
+    for name in COLORMAPS:
+        expected = colorize(values, name).astype(int)                    # (3, 3)
+        if (np.abs(columns - expected[:, None]).sum(-1) <= 12).all(axis=0).any():
+            return name
+    return None
+
+
+def test_every_map_view_shows_its_colour_bar_at_its_own_pixel_size(lab):
+    for title in ("Feature maps", "Class heatmaps", "Occlusion"):
+        lab.open_tab(title)
+        selector = f"{DASHBOARD} {TABS[title]}"
+        picture, shown_width = lab.pixels(selector)
+        assert abs(shown_width - picture.shape[1]) <= 1, (title, shown_width, picture.shape)  # not rescaled
+        assert colour_bar_colormap(picture) is not None, f"no colour bar in the {title!r} view"
+        assert colour_bar_colormap(picture[:, : picture.shape[1] // 2 + 8]) is None   # the map itself is no bar
+        lab.screenshot(f"bar_{title.split()[0].lower()}", selector)
+    lab.assert_no_errors()

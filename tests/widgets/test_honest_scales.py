@@ -3,6 +3,8 @@ evidence (issue 24, section 1). The PNGs are decoded and their hot pixels counte
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -97,15 +99,61 @@ def test_the_heatmap_keeps_one_display_size_across_methods(inspector):
     cam.close()
 
 
-def test_randomised_view_shares_the_trained_map_scale_and_keeps_its_caption(inspector):
+def box_holding(root, child):
+    """The box among ``root``'s descendants whose children include ``child`` (None if none)."""
+    for box in [root, *held(root)]:
+        if child in getattr(box, "children", ()):
+            return box
+    return None
+
+
+def held(root):
+    found = []
+    for child in getattr(root, "children", ()):
+        found += [child, *held(child)]
+    return found
+
+
+def test_randomised_view_sits_beside_the_trained_map_at_its_size_and_scale(inspector):
     cam = cw.CamOverlay(inspector, randomised=True)
     cam.wait()
     found = cam.randomised_heatmap
     assert found is not None and found.shape == cam.units.shape
-    picture = decode_png(cam.random_view.value)
-    assert picture.shape[1] >= 2 * 192 + 40                 # two 192 px tiles (room for their labels) and one bar
-    assert cam.random_view.layout.width == f"{picture.shape[1]}px"
+    trained, randomised = decode_png(cam.overlay_view.value), decode_png(cam.random_view.value)
+    assert randomised.shape == trained.shape                          # same size, bar included
+    assert cam.random_view.layout.width == f"{randomised.shape[1]}px"
+    row = box_holding(cam, box_holding(cam, cam.overlay_view))
+    assert cam.random_box in row.children                             # beside the trained map, not below
+    scale = cam.color_scale                                           # one scale covers both maps
+    assert scale.high == pytest.approx(max(float(cam.units.max()), float(found.max())), rel=1e-6)
+    assert "one scale for the trained and the randomised map" in cam.caption.value
+    assert "weights randomised" in cam.random_box.children[0].value
+    cam.randomised = False
+    cam.wait()
+    assert cam.random_box.layout.display == "none" and "randomised" not in cam.color_scale.note
     cam.close()
+
+
+@pytest.mark.parametrize("make", [
+    lambda i: cw.OcclusionSweeper(i, patch=2, stride=1),
+    lambda i: cw.FilterGallery(i, mode="patterns", steps=3000),
+], ids=["occlusion", "patterns"])
+def test_slow_work_says_it_is_computing_with_progress_and_cancel_beside_the_picture(inspector, make, monkeypatch):
+    from cnnviz_widgets.widgets._base import InspectorWidget
+
+    monkeypatch.setattr(InspectorWidget, "first_result_timeout", 0.0)   # look while it runs
+    widget = make(inspector)
+    picture = widget.overlay_view if isinstance(widget, cw.OcclusionSweeper) else widget.gallery_view
+    assert box_holding(widget, picture) is box_holding(widget, widget.progress)   # not at the bottom
+    assert box_holding(widget, widget.progress) is not widget
+    deadline = time.monotonic() + 60
+    while widget.progress.layout.display == "none" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert widget.busy and widget.progress.layout.display is None
+    assert "computing" in widget.caption.value and "Cancel stops" in widget.caption.value
+    widget.progress.cancel_button.click()
+    assert widget.wait(30) and widget.progress.layout.display == "none"
+    widget.close()
 
 
 def test_saved_png_is_a_slide_picture_with_bar_and_caption(inspector, tmp_path):
