@@ -28,6 +28,7 @@ from cnnviz_widgets.errors import (
     NonFiniteOutputError,
     NotAnImageModelError,
     PreprocessingError,
+    RunError,
     UnsafeModelFileError,
     UnsupportedModelError,
 )
@@ -69,6 +70,7 @@ from cnnviz_widgets.methods import (
     xgrad_cam,
 )
 from cnnviz_widgets.store import ResultStore
+from cnnviz_widgets.training import Run, Snapshot, TrainingRecorder, load_run
 from cnnviz_widgets.widgets import (
     CamOverlay,
     ClassPicker,
@@ -78,6 +80,7 @@ from cnnviz_widgets.widgets import (
     ImagePicker,
     LayerBrowser,
     OcclusionSweeper,
+    TrainingTimeline,
     explore,
 )
 
@@ -110,6 +113,11 @@ __all__ = [
     "Prediction",
     "PreprocessingError",
     "ResultStore",
+    "Run",
+    "RunError",
+    "Snapshot",
+    "TrainingRecorder",
+    "TrainingTimeline",
     "UnsafeModelFileError",
     "UnsupportedModelError",
     "channel_statistics",
@@ -126,6 +134,7 @@ __all__ = [
     "heatmap",
     "insertion_auc",
     "load_default_model",
+    "load_run",
     "load_scan",
     "methods",
     "occlusion",

@@ -93,3 +93,8 @@ class PreprocessingError(CnnvizError, ValueError):
 
 class NonFiniteOutputError(CnnvizError, ArithmeticError):
     """The model's output is NaN or infinite for the current image (NaN weights, an overflow)."""
+
+
+class RunError(CnnvizError, ValueError):
+    """A training run that cannot be used: a folder that is not a run, a run of another
+    architecture, a snapshot that does not exist."""

@@ -10,11 +10,16 @@ cached per (model, image) in a cache bounded in bytes. Widgets observe the trait
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import itertools
 import logging
 import os
 import threading
 import warnings
+import weakref
+import zipfile
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -30,6 +35,7 @@ from cnnviz_widgets.errors import (
     NoImageError,
     NonFiniteOutputError,
     PreprocessingError,
+    RunError,
     UnsupportedModelError,
 )
 from cnnviz_widgets.inspector.cache import ByteLRUCache
@@ -96,6 +102,10 @@ class ModelInspector(traitlets.HasTraits):
             is a softmax), several units ending in a sigmoid ``multilabel``, else ``softmax``.
         output: for a model with several outputs, the one explained: an index or an output
             name (default: the first). ``repr`` and the dashboard header say which.
+        run: a recorded training run (a :class:`~cnnviz_widgets.Run`, its folder, or the
+            :class:`~cnnviz_widgets.TrainingRecorder` recording it, to follow it live): the views
+            then show the snapshot :attr:`snapshot` picks, through a copy of the model holding
+            its weights; the model passed keeps its own weights.
         fit: how an image whose shape differs from the input's is fitted to it: ``"stretch"``
             (the default, as Keras's ``load_img`` and the tutorials), ``"crop"`` (the centre, no
             distortion) or ``"pad"`` (the whole image with black bars); see :data:`FITS`.
@@ -119,6 +129,11 @@ class ModelInspector(traitlets.HasTraits):
                                             "'stretch', 'crop' or 'pad'. A change re-fits the current image.")
     image_label = traitlets.Unicode("", help="What the current image is, in words (a sample's name, a file name, "
                                              "a dataset image), as set_image was told; empty when not told.")
+    snapshot = traitlets.Int(-1, help="The snapshot of the attached run that the views show, 0-based in "
+                                      "run.snapshots; -1: the latest (followed as the run grows). Without a run: -1.")
+
+    SNAPSHOT_STATES = 8
+    """Snapshots whose model copies are kept ready (the most recently shown), within 1 GiB of weights."""
 
     def __init__(
         self,
@@ -134,9 +149,16 @@ class ModelInspector(traitlets.HasTraits):
         results_bytes: int = 256 * 2**20,
         store: ResultStore | str | os.PathLike | None = None,
         fit: str = "stretch",
+        run: Any = None,
     ) -> None:
         super().__init__()
         self.fit = fit
+        self._versions = itertools.count(1)
+        self.run: Any = None
+        """The attached training run (:class:`~cnnviz_widgets.Run`), or None."""
+        self._recorder: Any = None
+        self._snapshot_states: OrderedDict[int, _ModelState] = OrderedDict()
+        self._snapshot_versions: dict[int, int] = {}
         self.store = as_store(store)
         """The :class:`~cnnviz_widgets.store.ResultStore` of slow results, or None."""
         self._fingerprint: tuple[Any, str] | None = None
@@ -157,6 +179,8 @@ class ModelInspector(traitlets.HasTraits):
 
             first = sample_images()[0]
             self.set_image(first["image"], label=f"sample {first['name']}")
+        if run is not None:
+            self.attach_run(run)
 
     # ------------------------------------------------------------------ model
     def set_model(
@@ -179,11 +203,16 @@ class ModelInspector(traitlets.HasTraits):
         with self._lock:
             if self._source is not None:
                 self._image, self._batch, self._image_key = self._prepare(state, self._source, self.fit)
-            self._state = state
+            self._state = self._user_state = state
+            self._model_args = {"preprocess": preprocess, "class_names": class_names, "safe_mode": safe_mode,
+                                "input_shape": input_shape, "head": head, "output": output}
+            self._user_version = next(self._versions)
             self._cache.clear()
             self.results.clear()
+            self._detach_run()
         log.info("cnnviz: preprocessing %r (%s)", state.preprocess_name, state.preprocess_reason)
-        self.model_version += 1
+        if self.model_version != self._user_version:
+            self.model_version = self._user_version
 
     def _build_state(self, model, preprocess, class_names, safe_mode, input_shape, head, output) -> _ModelState:
         from cnnviz_widgets.embedded.default_model import is_default_model, load_default_model
@@ -263,9 +292,133 @@ class ModelInspector(traitlets.HasTraits):
                                         f"({len(self.model.weights)} arrays): {exc}") from exc
         return ModelInspector(model, store=self.store, **self.settings.options())
 
+    # ------------------------------------------------------------------ training run (time axis)
+    def attach_run(self, run: Any) -> None:
+        """Show the snapshots of a training run: ``run`` is a :class:`~cnnviz_widgets.Run`, its
+        folder, or a :class:`~cnnviz_widgets.TrainingRecorder` (followed live: each new snapshot
+        is shown while :attr:`snapshot` is -1). None detaches the run (the model's own weights).
+
+        Raises:
+            RunError: the folder is not a run, or the run has another architecture.
+        """
+        from cnnviz_widgets.training import Run, TrainingRecorder
+        from cnnviz_widgets.training.run_files import MANIFEST, check_architecture
+
+        recorder = run if isinstance(run, TrainingRecorder) else None
+        if recorder is not None:
+            run = Run(recorder.folder) if (recorder.folder / MANIFEST).exists() else None
+        elif run is not None and not isinstance(run, Run):
+            run = Run(run)
+        if run is not None:
+            check_architecture(run.manifest, self._user_state.model.weights, run.folder)
+        with self._lock:
+            self._detach_run()
+            self.run, self._recorder = run, recorder
+            if recorder is not None:
+                method = weakref.WeakMethod(self._on_new_snapshot)
+
+                def follow(number: int) -> None:   # holds the inspector weakly: a closed view is freed
+                    found = method()
+                    if found is not None:
+                        found(number)
+
+                self._listener = follow
+                recorder.listeners.append(follow)
+        self._show_snapshot(-1)
+
+    def _detach_run(self) -> None:
+        recorder = getattr(self, "_recorder", None)
+        if recorder is not None and getattr(self, "_listener", None) in recorder.listeners:
+            recorder.listeners.remove(self._listener)
+        self.run, self._recorder = None, None
+        self._snapshot_states.clear()
+        self._snapshot_versions.clear()
+        if self.snapshot != -1:
+            self.set_trait("snapshot", -1)
+
+    def _on_new_snapshot(self, number: int) -> None:
+        """A snapshot of the followed recorder landed on disk (called from its writer thread)."""
+        from cnnviz_widgets.training import Run
+
+        if self.run is None and self._recorder is not None:
+            self.run = Run(self._recorder.folder)
+        elif self.run is not None:
+            self.run.refresh()
+        if self.snapshot == -1:
+            self._show_snapshot(-1)
+
+    @traitlets.validate("snapshot")
+    def _check_snapshot(self, proposal: dict) -> int:
+        index = int(proposal["value"])
+        if self.run is None:
+            if index != -1:
+                raise RunError(f"No training run is attached, so there is no snapshot {index}: pass run= to the "
+                               "inspector (a folder recorded by cw.TrainingRecorder)")
+            return index
+        position = self.run.resolve(index)          # RunError when out of range; the last good one stays
+        self._snapshot_state(self.run.snapshots[position].number)   # read it now: a bad file is refused here
+        return index
+
+    @traitlets.observe("snapshot")
+    def _on_snapshot(self, change: dict) -> None:
+        self._show_snapshot(change["new"])
+
+    @property
+    def has_run(self) -> bool:
+        """True when a training run is attached (or a recorder is followed, before its first snapshot)."""
+        return self.run is not None or self._recorder is not None
+
+    @property
+    def snapshot_shown(self) -> Any:
+        """The :class:`~cnnviz_widgets.Snapshot` the views show (None without a run, or before its first)."""
+        if self.run is None or not self.run.snapshots:
+            return None
+        return self.run.snapshots[self.run.resolve(self.snapshot)]
+
+    def _show_snapshot(self, index: int) -> None:
+        if self.run is None or not self.run.snapshots:
+            state, version = self._user_state, self._user_version
+        else:
+            number = self.run.snapshots[self.run.resolve(index)].number
+            state = self._snapshot_state(number)
+            version = self._snapshot_versions.setdefault(number, next(self._versions))
+        with self._lock:
+            self._state = state
+        if self.model_version != version:
+            self.model_version = version
+
+    def _snapshot_state(self, number: int) -> _ModelState:
+        """The model state of the snapshot with file ``number``: a copy of the model with its
+        weights, traced like the user's (the most recently shown are kept ready)."""
+        with self._lock:
+            found = self._snapshot_states.get(number)
+            if found is not None:
+                self._snapshot_states.move_to_end(number)
+                return found
+        assert self.run is not None
+        position = next(s.index for s in self.run.snapshots if s.number == number)
+        try:
+            weights = self.run.weights(position)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise RunError(f"Snapshot {position} of the run {str(self.run.folder)!r} cannot be read "
+                           f"({type(exc).__name__}: {exc})") from None
+        base = self._user_state
+        copy = copy_model(base.model, base.input_shape)
+        copy.set_weights(weights)
+        args = {**self._model_args, "input_shape": base.input_shape, "class_names": base.class_names}
+        state = dataclasses.replace(self._build_state(copy, **args), is_default=base.is_default)
+        size = max(1, sum(int(np.prod(w.shape)) * 4 for w in weights))
+        keep = max(1, min(self.SNAPSHOT_STATES, 2**30 // size))
+        with self._lock:
+            self._snapshot_states[number] = state
+            while len(self._snapshot_states) > keep:
+                self._snapshot_states.popitem(last=False)
+        return state
+
     @property
     def model(self) -> keras.Model:
-        """The inspected Keras model (never modified)."""
+        """The Keras model the views show (never modified): the model given, or with a run
+        attached, a copy holding the weights of the snapshot shown."""
         return self._state.model
 
     @property

@@ -14,9 +14,10 @@ from cnnviz_widgets.widgets.filter_gallery import FilterGallery
 from cnnviz_widgets.widgets.image_picker import ImagePicker
 from cnnviz_widgets.widgets.layer_browser import LayerBrowser
 from cnnviz_widgets.widgets.occlusion_sweeper import OcclusionSweeper
+from cnnviz_widgets.widgets.training_timeline import TrainingTimeline
 
 __all__ = ["CamOverlay", "ClassPicker", "Dashboard", "DatasetBrowser", "FilterGallery", "ImagePicker", "LayerBrowser",
-           "OcclusionSweeper", "explore"]
+           "OcclusionSweeper", "TrainingTimeline", "explore"]
 
 WIDGETS_WITH_CONTROLS = tuple(cls for cls in map(globals().get, __all__)
                               if isinstance(cls, type) and declared_controls(cls))

@@ -22,9 +22,11 @@ from cnnviz_widgets.widgets.filter_gallery import FilterGallery
 from cnnviz_widgets.widgets.image_picker import ImagePicker
 from cnnviz_widgets.widgets.layer_browser import LayerBrowser
 from cnnviz_widgets.widgets.occlusion_sweeper import OcclusionSweeper
+from cnnviz_widgets.widgets.training_timeline import TrainingTimeline
 
 TAB_TITLES = ("Feature maps", "Filters", "Class heatmaps", "Occlusion")
 DATASET_TAB = "Dataset"
+TRAINING_TAB = "Training"
 
 
 def dataset_browser(inspector: ModelInspector, dataset: Any = None, scan: Any = None) -> DatasetBrowser:
@@ -68,6 +70,10 @@ def header_html(inspector: ModelInspector) -> str:
     if inspector.has_image:
         shown = inspector.image_label or "an image given in code"
         lines.append(f"showing <b>{html.escape(shown)}</b> ({FIT_WORDS[inspector.fit]} to {w}x{h})")
+        shown_snapshot = inspector.snapshot_shown
+        if shown_snapshot is not None:
+            lines.append(f"the network at <b>snapshot {shown_snapshot.index}</b> of its training run "
+                         f"({shown_snapshot.progress:g} epochs, step {shown_snapshot.step})")
         if inspector.near_uniform:
             lines.append(f"<b style='color:#b00020'>&#9888; {html.escape(NEAR_UNIFORM_WARNING)}</b>")
     return (f"<h3 style='margin:4px 0'>cnnviz · {html.escape(inspector.model.name)}</h3>"
@@ -108,6 +114,10 @@ class Dashboard(widgets.VBox):
             self.dataset.scan_listeners.append(self._share_scan)
             if self.dataset.scan is not None:
                 self._share_scan(self.dataset.scan, self.dataset.lookup)
+        self.training: TrainingTimeline | None = None
+        """The Training tab's timeline, when the inspector has a training run attached."""
+        if self.inspector.has_run:
+            self.training = TrainingTimeline(self.inspector, active=False)
         self.tabs = widgets.Tab(children=list(self.widgets), titles=self.tab_titles)
         self.tabs.observe(self._on_tab, "selected_index")
         self.title = widgets.HTML("")
@@ -130,14 +140,16 @@ class Dashboard(widgets.VBox):
 
     @property
     def widgets(self) -> tuple:
-        """(LayerBrowser, FilterGallery, CamOverlay, OcclusionSweeper[, DatasetBrowser]) in tab order."""
-        four = (self.layers, self.filters, self.cams, self.occlusion)
-        return four if self.dataset is None else (*four, self.dataset)
+        """(LayerBrowser, FilterGallery, CamOverlay, OcclusionSweeper[, DatasetBrowser][, TrainingTimeline])
+        in tab order."""
+        extra = tuple(w for w in (self.dataset, self.training) if w is not None)
+        return (self.layers, self.filters, self.cams, self.occlusion, *extra)
 
     @property
     def tab_titles(self) -> tuple[str, ...]:
         """The titles of the tabs, in order."""
-        return TAB_TITLES if self.dataset is None else (*TAB_TITLES, DATASET_TAB)
+        extra = tuple(t for t, w in ((DATASET_TAB, self.dataset), (TRAINING_TAB, self.training)) if w is not None)
+        return (*TAB_TITLES, *extra)
 
     def _on_tab(self, change: dict) -> None:
         for i, widget in enumerate(self.widgets):
@@ -178,7 +190,9 @@ def explore(model: keras.Model | str | os.PathLike | None = None, image: ImageLi
     model with its first sample image) showing ``image``.
 
     ``dataset`` adds a Dataset tab: data to scan in the background (anything :func:`cw.scan`
-    takes) or a scan store folder, reopened at once. ``inspector_options`` go to
+    takes) or a scan store folder, reopened at once. ``run=`` (a run folder, a
+    :class:`~cnnviz_widgets.Run`, or a :class:`~cnnviz_widgets.TrainingRecorder` to follow live)
+    adds a Training tab, and every tab follows its snapshot slider. ``inspector_options`` go to
     :class:`ModelInspector` (``preprocess``, ``class_names``, ``head``, ``store``: a folder where
     slow results are kept for every later kernel...).
     """
