@@ -30,9 +30,10 @@ SCREENSHOTS = {
     "lab_04_occlusion.png": "dashboard_3_occlusion.png",
     "lab_05_cam_comparison.png": "cam_comparison.png",
     "lab_dataset_browser.png": "dataset_browser.png",
+    "lab_training_timeline.png": "training_timeline.png",
 }
 """Browser-test step screenshot -> image in docs/images."""
-BROWSER_TESTS = ("tests/browser/test_lab.py", "tests/browser/test_dataset.py")
+BROWSER_TESTS = ("tests/browser/test_lab.py", "tests/browser/test_dataset.py", "tests/browser/test_training.py")
 """The tests whose steps save those screenshots."""
 
 

@@ -57,6 +57,9 @@ COVERED = {
     'store="cnnviz-store"': "test_store_block",
     "-m cnnviz_widgets.precompute VGG16": "test_precompute_commands",
     "/hub/user-redirect/git-pull?repo=": "test_the_nbgitpuller_link",
+    'recorder = cw.TrainingRecorder("runs/shapes"': "test_training_blocks",
+    "dashboard.inspector.snapshot = 3": "test_training_blocks",
+    'timeline = cw.TrainingTimeline(inspector, x_axis="steps")': "test_training_blocks",
 }
 
 
@@ -412,3 +415,30 @@ def test_the_kernel_memory_tables_are_the_benchmarks_stored_numbers():
         assert kernel_memory.with_table(text, stored) == text, f"run: python benchmarks/kernel_memory.py ({path.name})"
     for row in stored["notebooks"].values():
         assert 200 < row["rss_end_mib"] <= row["peak_mib"] + 1 and 0 < row["seconds"] < 900
+
+
+def test_training_blocks(tmp_path, monkeypatch):
+    """The Training page's and the TrainingTimeline page's examples, on a tiny model trained for real."""
+    from tests.training.conftest import compiled, data
+
+    monkeypatch.chdir(tmp_path)
+    model = compiled()
+    x, y = data()
+    namespace = {"cw": cw, "model": model, "x": x, "y": y, "probe_images": x[:12], "probe_labels": y[:12]}
+    exec(compile(block('recorder = cw.TrainingRecorder("runs/shapes"', "docs/training.md").replace(
+        "epochs=6", "epochs=3, verbose=0"), "docs (Watching a network learn)", "exec"), namespace)
+    run = namespace["run"]
+    assert run.snapshots[-1].epoch == 3 and len(run.history["loss"]) == 3
+    assert run.probe_predictions(-1).shape == (12,)
+    exec(compile(block("dashboard.inspector.snapshot = 3", "docs/training.md"), "docs (time axis)", "exec"), namespace)
+    dashboard = namespace["dashboard"]
+    assert dashboard.tab_titles[-1] == "Training" and dashboard.tabs.selected_index == len(dashboard.tab_titles) - 1
+    for shown, stored in zip(dashboard.inspector.model.get_weights(), run.weights(3), strict=True):
+        np.testing.assert_array_equal(shown, stored)
+    dashboard.close()
+    exec(compile(block('timeline = cw.TrainingTimeline(inspector, x_axis="steps")'), "docs (TrainingTimeline)", "exec"),
+         namespace)
+    timeline = namespace["timeline"]
+    assert timeline.wait(120) and timeline.x_axis == "steps" and timeline.snapshot_slider.value == 0
+    assert namespace["inspector"].snapshot_shown.kind == "start"
+    timeline.close()

@@ -129,6 +129,8 @@ class ModelInspector(traitlets.HasTraits):
                                             "'stretch', 'crop' or 'pad'. A change re-fits the current image.")
     image_label = traitlets.Unicode("", help="What the current image is, in words (a sample's name, a file name, "
                                              "a dataset image), as set_image was told; empty when not told.")
+    recording = traitlets.Bool(False, help="True while the TrainingRecorder this inspector follows records a fit "
+                                           "(views that run the network at many snapshots wait for its end).")
     snapshot = traitlets.Int(-1, help="The snapshot of the attached run that the views show, 0-based in "
                                       "run.snapshots; -1: the latest (followed as the run grows). Without a run: -1.")
 
@@ -159,6 +161,8 @@ class ModelInspector(traitlets.HasTraits):
         self._recorder: Any = None
         self._snapshot_states: OrderedDict[int, _ModelState] = OrderedDict()
         self._snapshot_versions: dict[int, int] = {}
+        self._prefetch_wanted: list[int] = []
+        self._prefetcher: threading.Thread | None = None
         self.store = as_store(store)
         """The :class:`~cnnviz_widgets.store.ResultStore` of slow results, or None."""
         self._fingerprint: tuple[Any, str] | None = None
@@ -337,9 +341,14 @@ class ModelInspector(traitlets.HasTraits):
             self.set_trait("snapshot", -1)
 
     def _on_new_snapshot(self, number: int) -> None:
-        """A snapshot of the followed recorder landed on disk (called from its writer thread)."""
+        """A snapshot of the followed recorder landed on disk (called from its writer thread), or
+        its fit ended (``number`` -1)."""
         from cnnviz_widgets.training import Run
 
+        if number < 0:
+            self.recording = False
+            return
+        self.recording = bool(self._recorder is not None and self._recorder.training)
         if self.run is None and self._recorder is not None:
             self.run = Run(self._recorder.folder)
         elif self.run is not None:
@@ -386,6 +395,36 @@ class ModelInspector(traitlets.HasTraits):
             self._state = state
         if self.model_version != version:
             self.model_version = version
+        if self.run is not None and self.run.snapshots:
+            self._prefetch_neighbours(self.run.resolve(index))
+
+    def _prefetch_neighbours(self, position: int) -> None:
+        """Get the snapshots next to ``position`` ready in a background thread (their model copy,
+        traced, and its forward pass compiled), so that Play and the slider show them at once: a
+        first visit of a default-model snapshot costs about 0.1 s, a ready one a few ms."""
+        run = self.run
+        wanted = [run.snapshots[p].number for p in (position + 1, position - 1) if 0 <= p < len(run.snapshots)]
+        with self._lock:
+            self._prefetch_wanted = [n for n in wanted if n not in self._snapshot_states]
+            if not self._prefetch_wanted or self._prefetcher is not None:
+                return
+            self._prefetcher = threading.Thread(target=self._prefetch, name="cnnviz-snapshots", daemon=True)
+            self._prefetcher.start()
+
+    def _prefetch(self) -> None:
+        while True:
+            with self._lock:              # the decision to stop and the flag change under one lock
+                if not self._prefetch_wanted or self.run is None:
+                    self._prefetcher = None
+                    return
+                number = self._prefetch_wanted.pop(0)
+                batch = self._batch
+            try:
+                state = self._snapshot_state(number)
+                if batch is not None:
+                    state.forward(tf.constant(batch))        # compiles it; the result is not kept
+            except Exception:   # a bad file is reported when that snapshot is picked
+                log.debug("cnnviz: prefetching snapshot file %d failed", number, exc_info=True)
 
     def _snapshot_state(self, number: int) -> _ModelState:
         """The model state of the snapshot with file ``number``: a copy of the model with its
@@ -395,12 +434,13 @@ class ModelInspector(traitlets.HasTraits):
             if found is not None:
                 self._snapshot_states.move_to_end(number)
                 return found
-        assert self.run is not None
-        position = next(s.index for s in self.run.snapshots if s.number == number)
+        run = self.run
+        assert run is not None
+        position = next(s.index for s in run.snapshots if s.number == number)
         try:
-            weights = self.run.weights(position)
+            weights = run.weights(position)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise RunError(f"Snapshot {position} of the run {str(self.run.folder)!r} cannot be read "
+            raise RunError(f"Snapshot {position} of the run {str(run.folder)!r} cannot be read "
                            f"({type(exc).__name__}: {exc})") from None
         base = self._user_state
         copy = copy_model(base.model, base.input_shape)
@@ -410,6 +450,9 @@ class ModelInspector(traitlets.HasTraits):
         size = max(1, sum(int(np.prod(w.shape)) * 4 for w in weights))
         keep = max(1, min(self.SNAPSHOT_STATES, 2**30 // size))
         with self._lock:
+            found = self._snapshot_states.get(number)     # made meanwhile by the prefetching thread
+            if found is not None:
+                return found
             self._snapshot_states[number] = state
             while len(self._snapshot_states) > keep:
                 self._snapshot_states.popitem(last=False)

@@ -97,7 +97,9 @@ class TrainingRecorder(keras.callbacks.Callback):
         self.stopped: str | None = None
         self.listeners: list[Callable[[int], None]] = []
         """Called with the new snapshot's file number after each snapshot lands on disk (from the
-        writer thread): a live view follows the run this way."""
+        writer thread), and with -1 when ``fit`` ends: a live view follows the run this way."""
+        self.training = False
+        """True while a ``fit`` that this recorder records runs."""
         self._queue: queue.Queue = queue.Queue()
         self._writer: threading.Thread | None = None
         self._bytes = 0
@@ -110,6 +112,12 @@ class TrainingRecorder(keras.callbacks.Callback):
         self._fit_first_epoch: int | None = None
         self._wanted_steps: set[int] = set()
         self._warned = False
+        self._counts_batches = steps is not None
+        if not self._counts_batches:
+            # no batch hook: on a backend whose callbacks may run asynchronously (JAX), Keras then
+            # does not wait for every step's logs (TensorFlow always does); steps are counted per
+            # epoch instead
+            self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)  # type: ignore[method-assign]
 
     @staticmethod
     def _check_probe(probe: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +125,9 @@ class TrainingRecorder(keras.callbacks.Callback):
             images, labels = probe
         except (TypeError, ValueError):
             raise ArgumentError(f"probe must be (images, labels); got {type(probe).__name__}") from None
-        images, labels = np.asarray(images, np.float32), np.asarray(labels).reshape(-1)
+        images, labels = np.asarray(images), np.asarray(labels).reshape(-1)
+        if images.dtype != np.uint8:      # pictures stay uint8 on disk (a quarter of float32)
+            images = images.astype(np.float32)
         if images.ndim != 4 or len(images) != len(labels) or len(images) == 0:
             raise ArgumentError(f"probe must be images (N, H, W, C) and N labels; got images {images.shape} and "
                                 f"{len(labels)} labels")
@@ -163,6 +173,7 @@ class TrainingRecorder(keras.callbacks.Callback):
             self._stop(f"the run's folder {str(self.folder)!r} cannot be written ({type(exc).__name__}: {exc})")
             self._report_stop()
             return
+        self.training = True
         self._steps_per_epoch = (self.params or {}).get("steps")
         if self.steps == "log":
             self._wanted_steps = set(log_steps(self._steps_per_epoch or 0)) if self._step == 0 else set()
@@ -183,12 +194,16 @@ class TrainingRecorder(keras.callbacks.Callback):
             self._take("step", logs or {})
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not self._counts_batches:
+            self._step = self._epoch_start_step + (self._steps_per_epoch or 0)
         self._epoch = self._base_epoch + epoch - (self._fit_first_epoch or 0) + 1
         self._take("epoch", logs or {})
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._base_epoch = self._epoch
         self.flush()
+        self.training = False
+        self._notify(-1)
 
     # ------------------------------------------------------------------ snapshots
     def _progress(self) -> float:
@@ -224,7 +239,7 @@ class TrainingRecorder(keras.callbacks.Callback):
         images = self.probe[0]
         chunks = []
         for start in range(0, len(images), PROBE_BATCH):
-            out = self.model(images[start:start + PROBE_BATCH], training=False)
+            out = self.model(images[start:start + PROBE_BATCH].astype(np.float32), training=False)
             if isinstance(out, dict):
                 out = next(iter(out.values()))
             elif isinstance(out, (list, tuple)):
@@ -263,6 +278,9 @@ class TrainingRecorder(keras.callbacks.Callback):
         np.savez(buffer, **arrays)
         atomic_write(snapshot_file(self.folder, number), lambda f: f.write(buffer.getbuffer()))
         self.snapshots_written += 1
+        self._notify(number)
+
+    def _notify(self, number: int) -> None:
         for listener in list(self.listeners):
             try:
                 listener(number)

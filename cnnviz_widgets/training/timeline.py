@@ -84,15 +84,20 @@ def probe_confusion(run: Run, index: int, n_classes: int) -> np.ndarray | None:
 
 
 def dead_channels(inspector: Any, images: np.ndarray, layers: Sequence[str], batch: int = 64) -> np.ndarray:
-    """Share of each layer's channels that are zero (<= 0) at every position of every image:
-    float32 (layers,) in [0, 1]. ``inspector`` reads the snapshot (a twin holding its weights)."""
+    """Share of each layer's channels that stay zero at every position of every image: float32
+    (layers,) in [0, 1]; NaN for a layer with negative outputs (not after a ReLU: "dead" means
+    nothing there). ``inspector`` reads the snapshot (a twin holding its weights)."""
     highest: dict[str, np.ndarray] = {}
+    lowest: dict[str, float] = {}
     for start in range(0, len(images), batch):
         outputs = inspector.feature_model(np.asarray(images[start:start + batch], np.float32), training=False)
         for name in layers:
-            peak = np.asarray(outputs[name]).max(axis=tuple(range(np.ndim(outputs[name]) - 1)))
+            values = np.asarray(outputs[name])
+            peak = values.max(axis=tuple(range(values.ndim - 1)))
             highest[name] = peak if name not in highest else np.maximum(highest[name], peak)
-    return np.array([float((highest[name] <= 0).mean()) for name in layers], np.float32)
+            lowest[name] = min(lowest.get(name, 0.0), float(values.min()))
+    return np.array([float((highest[name] <= 0).mean()) if lowest[name] >= 0 else np.nan for name in layers],
+                    np.float32)
 
 
 def snapshot_label(run: Run, index: int) -> str:

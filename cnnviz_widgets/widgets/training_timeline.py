@@ -20,8 +20,8 @@ import numpy as np
 import traitlets
 
 from cnnviz_widgets.inspector import ModelInspector
-from cnnviz_widgets.methods import filter_weights, filter_weights_rgb, first_conv_layer, heatmap
-from cnnviz_widgets.render import colorize, enlarge, overlay, tile_grid
+from cnnviz_widgets.methods import filter_weights, filter_weights_rgb, first_conv_layer, heatmap, heatmap_method
+from cnnviz_widgets.render import ColorScale, colorize, enlarge, overlay, tile_grid, with_colorbar
 from cnnviz_widgets.training.timeline import (
     dead_channels,
     probe_accuracy_by_class,
@@ -39,6 +39,7 @@ from cnnviz_widgets.widgets._base import (
     guarded,
     image_view,
     show_picture,
+    stop_following,
 )
 from cnnviz_widgets.widgets._controls import control
 from cnnviz_widgets.widgets._runner import Progress
@@ -89,7 +90,7 @@ class TrainingTimeline(InspectorWidget):
         self.snapshot_caption.add_class("cnnviz-snapshot-caption")
         self.snapshot_slider.observe(self._slider_moved, "value")
         self.follow_checkbox.observe(self._follow_toggled, "value")
-        self.inspector.observe(self._on_snapshot_trait, "snapshot")
+        self.inspector.observe(self._on_snapshot_trait, ["snapshot", "recording"])
 
         # curves: loss on the left axis, accuracy on the right, a marker at the snapshot shown
         self._x = bqplot.LinearScale()
@@ -169,6 +170,7 @@ class TrainingTimeline(InspectorWidget):
             widgets.VBox([head("<b>dead channels per layer</b> <small>(share of channels that stay zero on every "
                                "probe image)</small>"), self.dead_chart]),
         ], progress_placed=True)
+        self.add_class("cnnviz-training")
 
     # ------------------------------------------------------------------ building blocks
     @staticmethod
@@ -226,6 +228,11 @@ class TrainingTimeline(InspectorWidget):
     def _on_snapshot_trait(self, change: dict) -> None:
         self.refresh()
 
+    def close(self) -> None:
+        """Stop following the inspector's snapshot, then close as every widget does."""
+        stop_following(self.inspector, self._on_snapshot_trait, ["snapshot", "recording"])
+        super().close()
+
     # ------------------------------------------------------------------ rendering
     @property
     def png(self) -> bytes:
@@ -254,6 +261,10 @@ class TrainingTimeline(InspectorWidget):
         self.snapshot_caption.value = self._caption(position)
         if not self.details:
             self.film_caption.value = "<small>filmstrips and layer views are off (tick the box to compute them)</small>"
+            return True
+        if self.inspector.recording:     # they would run the network at many snapshots, beside the training
+            self.film_caption.value = ("<small>the filmstrips and layer views are drawn when training ends (they "
+                                       "run the network at many snapshots, which would slow the training)</small>")
             return True
         return self._render_details(position)
 
@@ -333,12 +344,15 @@ class TrainingTimeline(InspectorWidget):
         if found["changes"].size:
             set_grid(self._changes, found["changes"], found["layers"], [str(i) for i in range(1, len(self.run))])
         if found["dead"] is not None:
-            set_grid(self._dead, found["dead"], found["spatial"], labels)
+            relu = np.isfinite(found["dead"]).all(axis=1)          # layers after a ReLU only
+            set_grid(self._dead, found["dead"][relu], [n for n, keep in zip(found["spatial"], relu, strict=True)
+                                                       if keep], labels)
         self.dead_chart.layout.display = None if found["dead"] is not None else "none"
         self.film_caption.value = (
             f"<small>kernels: the first {FILM_FILTERS} filters of {html.escape(found['conv'])}, each scaled to its own "
-            f"range. Grad-CAM for <b>{html.escape(found['class_name'])}</b> (what the last snapshot predicts), each "
-            f"map on its own peak, with the class's probability then. Snapshots shown: {', '.join(labels)}.</small>")
+            f"range. Grad-CAM for <b>{html.escape(found['class_name'])}</b> (what the last snapshot predicts), all "
+            f"maps on one scale (a weak map is dim), with the class's probability at each snapshot. Snapshots "
+            f"shown: {', '.join(labels)}.</small>")
         return True
 
     def _compute_details(self, run: Any, image: np.ndarray, batch: np.ndarray, progress: Progress) -> dict:
@@ -366,7 +380,7 @@ class TrainingTimeline(InspectorWidget):
             kernel_tiles = (filter_weights_rgb(twin, conv) if reads_rgb else
                             filter_weights(twin, conv)[:, :, 0, :].transpose(2, 0, 1))
             kernels.append(kernel_tiles[:FILM_FILTERS])
-            cams.append(overlay(image, heatmap(twin, batch, "grad_cam", cls)[0], 0.5, "jet"))
+            cams.append(heatmap(twin, batch, "grad_cam", cls, raw="unscaled")[0])
             cam_labels.append(f"{_short_label(run, position)} p={twin.probabilities[cls]:.0%}")
             if probe is not None:
                 dead.append(dead_channels(twin, probe[0], spatial))
@@ -384,11 +398,15 @@ class TrainingTimeline(InspectorWidget):
         n = min(FILM_FILTERS, len(kernels[0]))
         kernel_labels = [_short_label(run, p) if j == 0 else "" for p in positions for j in range(n)]
         side = max(96, min(160, 768 // len(positions)))
-        cam_tiles = np.stack([fit_side(c, side) for c in cams])
+        unit, factor, suffix = heatmap_method("grad_cam").unit
+        scale = ColorScale(0.0, max(float(max(c.max() for c in cams)), 1e-12), unit, factor, suffix,
+                           "one scale for every snapshot")
+        cam_tiles = np.stack([fit_side(overlay(image, scale.to01(c), 0.5, "jet"), side) for c in cams])
         return {
             "positions": positions, "conv": conv, "class_name": inspector.class_names[cls],
             "kernels": tile_grid(enlarge(strip, TILE), per_row=n, margin=3, labels=kernel_labels),
-            "cams": tile_grid(cam_tiles, per_row=min(4, len(positions)), margin=3, labels=cam_labels),
+            "cams": with_colorbar(tile_grid(cam_tiles, per_row=min(4, len(positions)), margin=3, labels=cam_labels),
+                                  scale, "jet"),
             "layers": [name for name, _ in groups], "changes": changes,
             "spatial": spatial, "dead": np.stack(dead, axis=1) if dead else None,
         }

@@ -28,7 +28,7 @@ NETWORK_TAG = "needs-network"
 EXECUTED_NOTEBOOKS = "CNNVIZ_EXECUTED_NOTEBOOKS"
 """Environment variable: the folder where executed notebooks are kept for the docs build (see tests/conftest.py)."""
 EXPECTED = ["00_tour.ipynb", "01_feature_maps.ipynb", "02_filters.ipynb", "03_class_activation_maps.ipynb",
-            "04_occlusion.ipynb", "05_your_own_model.ipynb", "06_datasets.ipynb", "app.ipynb"]
+            "04_occlusion.ipynb", "05_your_own_model.ipynb", "06_datasets.ipynb", "07_training.ipynb", "app.ipynb"]
 
 DOWNLOADS_FAIL = """import keras
 import keras.src.utils.file_utils as _file_utils
@@ -226,3 +226,20 @@ def test_datasets(tmp_path):
     assert run.drawn_images("cnnviz-dataset-cell") and run.drawn_images("cnnviz-channel-examples")
     assert run.drawn_images("cnnviz-cam")
     assert len(run.views) == 3
+
+
+def test_training(tmp_path):
+    run = execute("07_training.ipynb", tmp_path)
+    final = [float(v) for v in re.findall(r"val_accuracy: ([\d.]+)", run.stdout)]
+    assert len(final) == 6 and final[-1] > 0.85 and final[0] < 0.5          # it learns, within the lesson
+    snapshots = int(run.number(r"<Run '[^']+': (\d+) snapshots"))
+    assert snapshots == 1 + 8 + 6                                            # start, log steps 1..128, 6 epochs
+    rows = re.findall(r"^\s+(\d+)((?:\s+\d+%){6})$", run.stdout, re.M)
+    accuracy = {int(index): np.mean([float(v) for v in re.findall(r"(\d+)%", values)]) for index, values in rows}
+    assert accuracy[snapshots - 1] > 85 and accuracy[0] < 40                # the diagonal fills
+    assert re.search(r"snapshot 1: the picture is a (\w+); the network says (?!\1)", run.stdout)
+    assert re.search(r"snapshot 14: the picture is a (\w+); the network says \1", run.stdout)
+    for css in ("cnnviz-kernel-film", "cnnviz-cam-film"):
+        pictures = run.pixels(css)
+        assert pictures and pictures[-1].std() > 10, css
+    assert (tmp_path / "runs" / "shapes_student" / "run.json").exists()

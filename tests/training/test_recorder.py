@@ -9,6 +9,7 @@ import pytest
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.training.recorder import log_steps
+from tests.conftest import tiny_functional
 from tests.training.conftest import compiled, data
 
 
@@ -35,7 +36,7 @@ def test_epoch_weights_equal_model_checkpoint(tmp_path):
     model.fit(x, y, epochs=2, batch_size=16, verbose=0,
               callbacks=[cw.TrainingRecorder(tmp_path / "run"), checkpoint])
     run = cw.load_run(tmp_path / "run")
-    reference = compiled()
+    reference = tiny_functional()                 # no optimizer: the files' optimizer state is not read
     for snapshot in run.snapshots[1:]:
         reference.load_weights(str(tmp_path / f"ck-{snapshot.epoch}.weights.h5"))
         for a, b in zip(reference.get_weights(), run.weights(snapshot.index), strict=True):
@@ -212,3 +213,15 @@ def test_a_read_only_folder_warns_and_training_goes_on(tmp_path, monkeypatch):
     with pytest.warns(RuntimeWarning, match="cannot be written.*Read-only file system.*Training goes on"):
         history = model.fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=[recorder])
     assert len(history.history["loss"]) == 2 and recorder.snapshots_written == 0
+
+
+def test_without_steps_the_recorder_has_no_batch_hook_and_still_counts_steps(tmp_path):
+    """Keras may dispatch batch ends asynchronously only when no callback hooks them (JAX)."""
+    from keras.src.utils.python_utils import is_default
+
+    assert is_default(cw.TrainingRecorder(tmp_path / "a").on_train_batch_end)
+    assert not is_default(cw.TrainingRecorder(tmp_path / "b", steps=[3]).on_train_batch_end)
+    model = compiled()
+    x, y = data()                                  # 96 images, batch 16: 6 steps per epoch
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[cw.TrainingRecorder(tmp_path / "a")])
+    assert [s.step for s in cw.load_run(tmp_path / "a").snapshots] == [0, 6, 12]
