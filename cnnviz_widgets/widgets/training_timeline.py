@@ -50,6 +50,8 @@ FILM_FILTERS = 8
 FILM_SNAPSHOTS = 8
 """Snapshots (evenly spread, first and last included) in the filmstrips and the dead-channel view."""
 TILE = 40
+SERIES_COLORS = ("#4c72b0", "#dd8452")
+"""Training, then validation, in the curves (loss solid, accuracy dashed)."""
 CLASS_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
                 "#ccb974", "#64b5cd"]
 
@@ -94,12 +96,12 @@ class TrainingTimeline(InspectorWidget):
 
         # curves: loss on the left axis, accuracy on the right, a marker at the snapshot shown
         self._x = bqplot.LinearScale()
-        self._loss_scale = bqplot.LinearScale(min=0.0)
+        self._loss_scale = bqplot.LinearScale(min=0.0, allow_padding=False)
         self._acc_scale = bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)
         self._loss_lines = bqplot.Lines(x=[0.0, 1.0], y=[0.0, 0.0], scales={"x": self._x, "y": self._loss_scale},
-                                        display_legend=True, labels=["loss"])
+                                        labels=["loss"], colors=list(SERIES_COLORS))
         self._acc_lines = bqplot.Lines(x=[0.0, 1.0], y=[0.0, 0.0], scales={"x": self._x, "y": self._acc_scale},
-                                       display_legend=True, labels=["accuracy"], line_style="dashed")
+                                       labels=["accuracy"], line_style="dashed", colors=list(SERIES_COLORS))
         self._marker = bqplot.Lines(x=[0.0, 0.0], y=[0.0, 1.0], scales={"x": self._x, "y": self._acc_scale},
                                     colors=["#dd8452"], stroke_width=2)
         self._dots = bqplot.Scatter(x=[0.0], y=[0.0], scales={"x": self._x, "y": self._acc_scale},
@@ -112,7 +114,7 @@ class TrainingTimeline(InspectorWidget):
             axes=[self._x_axis, bqplot.Axis(scale=self._loss_scale, side="left", label="loss", num_ticks=4),
                   bqplot.Axis(scale=self._acc_scale, side="right", label="accuracy", tick_format=".0%",
                               num_ticks=3)],
-            legend_location="top-right", fig_margin={"top": 15, "bottom": 45, "left": 55, "right": 55},
+            fig_margin={"top": 15, "bottom": 45, "left": 55, "right": 55},
             layout=widgets.Layout(width="520px", height="280px"))
         self.curves.add_class("cnnviz-training-curves")
 
@@ -131,12 +133,12 @@ class TrainingTimeline(InspectorWidget):
         self._class_x = bqplot.LinearScale()
         class_y = bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)
         self._class_lines = bqplot.Lines(x=[0.0, 1.0], y=[0.0, 0.0], scales={"x": self._class_x, "y": class_y},
-                                         display_legend=True, labels=["-"])
+                                         labels=["-"])
         self.class_chart = bqplot.Figure(
             display_toolbar=False, marks=[self._class_lines],
             axes=[bqplot.Axis(scale=self._class_x, label="epochs"),
                   bqplot.Axis(scale=self._class_lines.scales["y"], side="left", tick_format=".0%", num_ticks=3)],
-            legend_location="bottom-right", fig_margin={"top": 10, "bottom": 45, "left": 50, "right": 10},
+            fig_margin={"top": 10, "bottom": 45, "left": 50, "right": 10},
             layout=widgets.Layout(width="420px", height="260px"))
 
         # which layers learn when, and dead channels: layers x snapshots
@@ -144,6 +146,8 @@ class TrainingTimeline(InspectorWidget):
         self.changes_chart = self._grid_figure(self._changes, "snapshot (change from the previous)")
         self._dead = self._layer_grid("Reds", high=1.0)
         self.dead_chart = self._grid_figure(self._dead, "snapshot")
+        self.curves_legend = widgets.HTML("")
+        self.class_legend = widgets.HTML("")
         self.kernel_view = image_view("cnnviz-kernel-film")
         self.cam_view = image_view("cnnviz-cam-film")
         self.film_caption = widgets.HTML("")
@@ -154,10 +158,11 @@ class TrainingTimeline(InspectorWidget):
         self._finish_init([
             controls, self.snapshot_caption,
             widgets.HBox([widgets.VBox([head("<b>loss and accuracy</b> <small>(click a dot to show that "
-                                             "snapshot)</small>"), self.curves]),
+                                             "snapshot)</small>"), self.curves_legend, self.curves]),
                           widgets.VBox([head("<b>probe: confusion at this snapshot</b>"), self.confusion_chart])],
                          layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.HBox([widgets.VBox([head("<b>probe: accuracy per class</b>"), self.class_chart]),
+            widgets.HBox([widgets.VBox([head("<b>probe: accuracy per class</b>"), self.class_legend,
+                                        self.class_chart]),
                           widgets.VBox([head("<b>which layers learn when</b> <small>(relative weight change, "
                                              "|W<sub>t</sub> - W<sub>t-1</sub>| / |W<sub>t-1</sub>|)</small>"),
                                         self.changes_chart])],
@@ -188,8 +193,9 @@ class TrainingTimeline(InspectorWidget):
             axes=[bqplot.Axis(scale=grid.scales["column"], label=column_label, tick_rotate=-45,
                               tick_style={"font-size": "9px"}),
                   bqplot.Axis(scale=grid.scales["row"], side="left", tick_style={"font-size": "9px"}),
-                  bqplot.ColorAxis(scale=grid.scales["color"], side="right", tick_format=".2g")],
-            fig_margin={"top": 10, "bottom": 70, "left": 130, "right": 60},
+                  bqplot.ColorAxis(scale=grid.scales["color"], side="right", orientation="vertical",
+                                   tick_format=".2g", num_ticks=3)],
+            fig_margin={"top": 10, "bottom": 70, "left": 130, "right": 80},
             layout=widgets.Layout(width="560px", height="300px"))
 
     @property
@@ -304,6 +310,7 @@ class TrainingTimeline(InspectorWidget):
                 for mark in (self._loss_lines, self._acc_lines, self._marker, self._dots):
                     mark.scales = {**mark.scales, "x": scale}
                 self._x_axis.scale = scale
+            self.curves_legend.value = curves_legend(self._loss_lines.labels, self._acc_lines.labels)
             finite = loss_y[np.isfinite(loss_y)]
             self._loss_scale.max = float(finite.max()) * 1.05 if finite.size and finite.max() > 0 else 1.0
 
@@ -321,6 +328,9 @@ class TrainingTimeline(InspectorWidget):
         with self.class_chart.hold_sync():
             self._class_lines.labels = names
             self._class_lines.colors = [CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(len(names))]
+            self.class_legend.value = "<small>" + " &nbsp; ".join(
+                f'<span style="color:{c}">&#9632;</span> {html.escape(n)}'
+                for n, c in zip(names, self._class_lines.colors, strict=True)) + "</small>"
             self._class_lines.x, self._class_lines.y = times, by_class.T
 
     # ------------------------------------------------------------------ the network across the run
@@ -410,6 +420,16 @@ class TrainingTimeline(InspectorWidget):
             "layers": [name for name, _ in groups], "changes": changes,
             "spatial": spatial, "dead": np.stack(dead, axis=1) if dead else None,
         }
+
+
+def curves_legend(losses: list[str], accuracies: list[str]) -> str:
+    """The legend above the curves, in HTML (bqplot's legend sits over the lines)."""
+    def key(name: str) -> str:
+        color = SERIES_COLORS[1] if name.startswith("val_") else SERIES_COLORS[0]
+        dash = "&#9476;&#9476;" if name in accuracies else "&#9472;&#9472;"
+        return f'<span style="color:{color}"><b>{dash}</b></span> {html.escape(name)}'
+
+    return "<small>" + " &nbsp; ".join(key(n) for n in [*losses, *accuracies] if n != "-") + "</small>"
 
 
 def set_grid(grid: bqplot.GridHeatMap, values: np.ndarray, rows: list[str], columns: list[str]) -> None:
