@@ -108,10 +108,12 @@ class TrainingTimeline(InspectorWidget):
                                     colors=["#555555"], default_size=40,
                                     tooltip=bqplot.Tooltip(fields=["x"], labels=["snapshot at"]))
         self._dots.on_element_click(self._dot_clicked)
-        self._x_axis = bqplot.Axis(scale=self._x, label="epochs")
+        # explicit tick formats: bqplot's guess reads ".undefinedg" (a console error) while a scale is empty
+        self._x_axis = bqplot.Axis(scale=self._x, label="epochs", tick_format=".3~g")
         self.curves = bqplot.Figure(
             display_toolbar=False, marks=[self._loss_lines, self._acc_lines, self._marker, self._dots],
-            axes=[self._x_axis, bqplot.Axis(scale=self._loss_scale, side="left", label="loss", num_ticks=4),
+            axes=[self._x_axis, bqplot.Axis(scale=self._loss_scale, side="left", label="loss", num_ticks=4,
+                                          tick_format=".2~g"),
                   bqplot.Axis(scale=self._acc_scale, side="right", label="accuracy", tick_format=".0%",
                               num_ticks=3)],
             fig_margin={"top": 15, "bottom": 45, "left": 55, "right": 55},
@@ -136,7 +138,7 @@ class TrainingTimeline(InspectorWidget):
                                          labels=["-"])
         self.class_chart = bqplot.Figure(
             display_toolbar=False, marks=[self._class_lines],
-            axes=[bqplot.Axis(scale=self._class_x, label="epochs"),
+            axes=[bqplot.Axis(scale=self._class_x, label="epochs", tick_format=".3~g"),
                   bqplot.Axis(scale=self._class_lines.scales["y"], side="left", tick_format=".0%", num_ticks=3)],
             fig_margin={"top": 10, "bottom": 45, "left": 50, "right": 10},
             layout=widgets.Layout(width="420px", height="260px"))
@@ -148,8 +150,8 @@ class TrainingTimeline(InspectorWidget):
         self.dead_chart = self._grid_figure(self._dead, "snapshot")
         self.curves_legend = widgets.HTML("")
         self.class_legend = widgets.HTML("")
-        self.kernel_view = image_view("cnnviz-kernel-film")
-        self.cam_view = image_view("cnnviz-cam-film")
+        self.kernel_view = image_view("cnnviz-map", "cnnviz-kernel-film")
+        self.cam_view = image_view("cnnviz-map", "cnnviz-cam-film")
         self.film_caption = widgets.HTML("")
 
         self.build_controls()
