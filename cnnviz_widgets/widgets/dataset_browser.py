@@ -23,6 +23,7 @@ from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb
 from cnnviz_widgets.render import draw_box, enlarge, tile_at, tile_box, tile_grid
+from cnnviz_widgets.training.timeline import probe_confusion
 from cnnviz_widgets.widgets import _checks as checks
 from cnnviz_widgets.widgets._base import InspectorWidget, display_png, display_scale, image_view
 from cnnviz_widgets.widgets._controls import control
@@ -117,11 +118,25 @@ class DatasetBrowser(InspectorWidget):
                   bqplot.Axis(scale=bar_scales["y"], side="left", tick_format=".0%", num_ticks=3)],
             fig_margin={"top": 30, "bottom": 60, "left": 45, "right": 10},
             layout=widgets.Layout(width="360px", height="220px"))
+        # with a training run attached: the probe's confusion at the snapshot shown
+        probe_scales = {"row": bqplot.OrdinalScale(reverse=True), "column": bqplot.OrdinalScale(),
+                        "color": bqplot.ColorScale(scheme="Blues", min=0)}
+        self.probe_matrix = bqplot.GridHeatMap(color=np.zeros((2, 2)), row=["-", " "], column=["-", " "],
+                                               scales=probe_scales, display_format=".0f")
+        self.probe_chart = bqplot.Figure(display_toolbar=False, marks=[self.probe_matrix],
+            axes=[bqplot.Axis(scale=probe_scales["column"], label="predicted", tick_rotate=-30),
+                  bqplot.Axis(scale=probe_scales["row"], side="left", label="true")],
+            fig_margin={"top": 10, "bottom": 60, "left": 80, "right": 10},
+            layout=widgets.Layout(width="340px", height="300px"))
+        self.probe_chart.add_class("cnnviz-probe-confusion")
+        self.probe_caption = widgets.HTML("")
+        self.probe_box = widgets.VBox([self.probe_caption, self.probe_chart], layout=widgets.Layout(display="none"))
         self.build_controls()
         if scan is not None:
             self.set_scan(scan)
         views = widgets.HBox([self.confusion_chart,
-                              widgets.VBox([self.accuracy_chart, self.summary, self.skipped_view])])
+                              widgets.VBox([self.accuracy_chart, self.summary, self.skipped_view]), self.probe_box],
+                             layout=widgets.Layout(flex_flow="row wrap"))
         self.add_class("cnnviz-dataset")
         self.cell_caption.add_class("cnnviz-cell-caption")
         self._finish_init([views, self.cell_caption, self.image_dropdown, self.cell_chart])
@@ -268,7 +283,32 @@ class DatasetBrowser(InspectorWidget):
         old, self.cell_mark.image = self.cell_mark.image, view
         old.close()
 
+    @property
+    def probe_confusion(self) -> np.ndarray | None:
+        """The training run's probe confusion matrix (true class, predicted class) at the inspector's
+        snapshot; None without a run, a snapshot or a probe."""
+        run, shown = self.inspector.run, self.inspector.snapshot_shown
+        if run is None or shown is None:
+            return None
+        return probe_confusion(run, run.resolve(self.inspector.snapshot), self.inspector.n_classes)
+
+    def _draw_probe(self) -> None:
+        matrix = self.probe_confusion
+        self.probe_box.layout.display = "none" if matrix is None else "flex"
+        if matrix is None:
+            return
+        shown = self.inspector.snapshot_shown
+        names = list(self.inspector.class_names)
+        with self.probe_matrix.hold_sync(), self.probe_matrix.hold_trait_notifications():
+            self.probe_matrix.color = matrix.astype(float)
+            self.probe_matrix.row, self.probe_matrix.column = names, names
+        accuracy = np.trace(matrix) / max(int(matrix.sum()), 1)
+        self.probe_caption.value = (f"<b>training probe at snapshot {shown.index}</b> <small>(epoch "
+                                    f"{shown.progress:.2f}; {int(matrix.sum())} images, accuracy {accuracy:.0%}; "
+                                    "it follows the snapshot slider)</small>")
+
     def _render(self) -> bool:
+        self._draw_probe()
         s = self.scan
         if s is None:
             self.summary.value = "<small>No scan yet: <code>start_scan(data)</code> or pass scan=...</small>"

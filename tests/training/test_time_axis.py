@@ -155,3 +155,24 @@ def test_the_dashboard_gets_a_training_tab(timed):
     assert "snapshot 1</b> of its training run" in dashboard.title.value
     dashboard.close()
     assert "Training" not in cw.Dashboard(cw.ModelInspector(compiled())).tab_titles
+
+
+def test_the_dataset_browser_shows_the_probes_confusion_at_the_snapshot(timed):
+    _, inspector = timed
+    browser = cw.DatasetBrowser(inspector)
+    browser.wait()
+    assert browser.probe_box.layout.display == "flex"
+    probe_images, probe_labels = inspector.run.probe
+    for index in (0, len(inspector.run) - 1):
+        inspector.snapshot = index
+        browser.wait()
+        predicted = inspector.run.probe_predictions(index)
+        expected = np.zeros((len(CLASSES), len(CLASSES)))
+        np.add.at(expected, (probe_labels, predicted), 1)
+        np.testing.assert_array_equal(browser.probe_matrix.color, expected)
+        assert f"snapshot {index}</b>" in browser.probe_caption.value
+        assert f"accuracy {np.trace(expected) / len(probe_labels):.0%}" in browser.probe_caption.value
+    plain = cw.DatasetBrowser(cw.ModelInspector(inspector.model, class_names=CLASSES))
+    assert plain.probe_confusion is None and plain.probe_box.layout.display == "none"
+    browser.close()
+    plain.close()
