@@ -4,19 +4,21 @@ The public API is flat: everything a user needs is importable from here, each na
 name below and listed in ``__all__`` (``tests/test_project.py`` checks that the two agree).
 """
 
-from cnnviz_widgets import _quiet_tf
+from cnnviz_widgets import _startup
 from cnnviz_widgets._version import __version__ as __version__
 
-_quiet_tf.import_tensorflow_quietly()
-_quiet_tf.hide_own_retracing_warnings()
+if _startup.check_backend() == "tensorflow":
+    _startup.import_tensorflow_quietly()
+    _startup.hide_own_retracing_warnings()
 
-from cnnviz_widgets import methods, render
+from cnnviz_widgets import backend, methods, render
 from cnnviz_widgets.dataset import Scan, load_scan, scan, shapes_dataset
 from cnnviz_widgets.embedded.default_model import default_model_report, load_default_model, sample_images
 from cnnviz_widgets.embedded.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
 from cnnviz_widgets.embedded.shapes import generate_shapes
 from cnnviz_widgets.errors import (
     ArgumentError,
+    BackendError,
     ChannelCountError,
     CnnvizError,
     ImageFileNotFoundError,
@@ -90,6 +92,7 @@ __all__ = [
     "SHAPE_CLASS_NAMES",
     "Scan",
     "ArgumentError",
+    "BackendError",
     "CamOverlay",
     "ChannelCountError",
     "ClassPicker",
@@ -136,6 +139,7 @@ __all__ = [
     "load_default_model",
     "load_run",
     "load_scan",
+    "backend",
     "methods",
     "occlusion",
     "occlusion_sweep",

@@ -79,6 +79,10 @@ class NotAnImageModelError(CnnvizError, ValueError):
     """A model with no image input or no layer with a spatial (4-D) output."""
 
 
+class BackendError(CnnvizError, RuntimeError):
+    """The Keras backend is not installed or not supported, or an input needs another backend."""
+
+
 class UnsupportedModelError(CnnvizError, TypeError):
     """A model, or a part of one, whose layer outputs cannot be reached; the message says why."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from cnnviz_widgets.dataset.result import ScanState
 from cnnviz_widgets.dataset.sources import UNLABELLED, DataSource, Item
@@ -22,7 +22,7 @@ from cnnviz_widgets.dataset.topk import batch_extremes
 from cnnviz_widgets.errors import ArgumentError, CnnvizError
 from cnnviz_widgets.inspector import ModelInspector
 from cnnviz_widgets.inspector.images import load_rgb, resize_rgb, to_model_pixels
-from cnnviz_widgets.methods._compiled import cached, input_spec, submodel
+from cnnviz_widgets.methods._compiled import cached, compile_on, input_spec, submodel
 
 
 @dataclass(frozen=True)
@@ -50,18 +50,17 @@ def reduction_fn(graph, layers: tuple[str, ...]) -> Callable:
     def build():
         model = submodel(graph, ("probability", *layers))
 
-        @tf.function(input_signature=[input_spec(graph)])
         def reduce(x):
             outputs = model(x, training=False)
             outputs = outputs if layers else [outputs]     # one output: the model returns it alone
             reduced = []
             for maps in outputs[1:]:
-                flat = tf.reshape(maps, [tf.shape(maps)[0], -1, maps.shape[-1]])      # (N, H*W, C)
-                reduced.append((tf.reduce_max(flat, axis=1), tf.argmax(flat, axis=1, output_type=tf.int32),
-                                tf.reduce_mean(flat, axis=1)))
+                flat = ops.reshape(maps, (-1, int(np.prod(maps.shape[1:-1])), maps.shape[-1]))   # (N, H*W, C)
+                reduced.append((ops.max(flat, axis=1), ops.cast(ops.argmax(flat, axis=1), "int32"),
+                                ops.mean(flat, axis=1)))
             return outputs[0], reduced
 
-        return reduce
+        return compile_on(model, reduce, input_spec(graph))
 
     return cached(graph, ("scan", layers), build)
 
@@ -88,7 +87,7 @@ def reduce_batch(chunk: list[Item], read: list[np.ndarray | str], inspector: Mod
     if not good:
         return partial
     batch = inspector.preprocess(np.stack([pixels for _, pixels in good]))
-    probabilities, reduced = reduce(tf.constant(batch))
+    probabilities, reduced = reduce(batch)
     labels = np.asarray([item.label for item, _ in good], np.int64)
     if label_map is not None:
         labels = np.where(labels >= 0, label_map[np.maximum(labels, 0)], UNLABELLED)
@@ -99,8 +98,8 @@ def reduce_batch(chunk: list[Item], read: list[np.ndarray | str], inspector: Mod
                    class_counts=np.bincount(labels[known], minlength=n_classes))
     for name, (maxima, argmax, means) in zip(names, reduced, strict=True):
         sums = np.zeros((n_classes, means.shape[-1]), np.float64)
-        np.add.at(sums, labels[known], means.numpy()[known])
-        partial[name] = {**batch_extremes(maxima.numpy(), argmax.numpy(), top_k), "class_sums": sums}
+        np.add.at(sums, labels[known], means[known])
+        partial[name] = {**batch_extremes(maxima, argmax, top_k), "class_sums": sums}
     return partial
 
 

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cnnviz_widgets.errors import ArgumentError
+from cnnviz_widgets.errors import ArgumentError, BackendError
 from cnnviz_widgets.store import array_digest
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -112,6 +112,13 @@ def _folder(path: Path) -> DataSource:
 
 
 def _tf_dataset(dataset: Any) -> DataSource:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise BackendError(
+            f"A tf.data.Dataset is read by TensorFlow, and Keras's backend here is {keras.backend.backend()!r}. "
+            "Scan it with KERAS_BACKEND=tensorflow, or pass its images as arrays, (images, labels), a folder or "
+            "a list of paths, which every backend reads.")
     import tensorflow as tf
 
     def stream() -> Iterator[Item]:

@@ -37,6 +37,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from cnnviz_widgets import backend
 from cnnviz_widgets.errors import (
     ArgumentError,
     ChannelCountError,
@@ -120,6 +121,10 @@ class TracedGraph:
     """Names of all the model's outputs (one for single-output models)."""
     parents: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     """For each recorded layer, the recorded layers whose outputs it was called on."""
+    delta: Any = None
+    """For a graph split at a layer (:func:`split_graph`): the second input, added to that layer's output."""
+    source: Any = field(default=None, repr=False, compare=False)
+    """A weak reference to the traced Keras model."""
     derived: ByteLRUCache = field(default_factory=lambda: entry_cache(MAX_DERIVED), repr=False, compare=False)
     """Per-graph cache of sub-models and compiled functions built by the methods (at most
     :data:`MAX_DERIVED`, least recently used dropped first); it lives as long as the graph."""
@@ -188,7 +193,10 @@ class _Tracer:
 
     _patch_lock = threading.RLock()
 
-    def __init__(self) -> None:
+    def __init__(self, split_at: str | None = None) -> None:
+        self.split_at = split_at
+        self.delta: Any = None
+        """With ``split_at``: a ``keras.Input`` added to that layer's output (see :func:`split_graph`)."""
         self.tensors: dict[str, Any] = {}
         self.layer_objects: dict[str, keras.layers.Layer] = {}
         self.parents: dict[str, tuple[str, ...]] = {}
@@ -198,16 +206,21 @@ class _Tracer:
         self._name_of: dict[int, str] = {}
 
     # -- recording --------------------------------------------------------
-    def _record(self, name: str, layer: keras.layers.Layer, output: Any, args: tuple) -> None:
+    def _record(self, name: str, layer: keras.layers.Layer, output: Any, args: tuple) -> Any:
+        """Record ``output`` under a unique name; returns it (plus the delta input at the split layer)."""
         key, k = name, 2
         while key in self.tensors:  # a shared layer called twice: name, name#2, ...
             key, k = f"{name}#{k}", k + 1
+        if key == self.split_at and hasattr(output, "shape"):
+            self.delta = keras.Input(shape=tuple(output.shape[1:]), name="cnnviz_delta", dtype=output.dtype)
+            output = keras.layers.Add(name="cnnviz_split")([output, self.delta])
         self.tensors[key] = output
         self.layer_objects[key] = layer
         self.calls[key] = args
         flat_args = keras.tree.flatten(args)
         self.parents[key] = tuple(self._name_of[id(t)] for t in flat_args if id(t) in self._name_of)
         self._name_of.setdefault(id(output), key)  # a nested model's output keeps its inner layer's name
+        return output
 
     # -- walking ----------------------------------------------------------
     def call(self, layer: Any, args: tuple, kwargs: dict, prefix: str) -> Any:
@@ -222,8 +235,7 @@ class _Tracer:
                 output = _ORIGINAL_CALL(layer, *args, **kwargs)
             finally:
                 self._in_leaf -= 1
-        self._record(prefix + layer.name, layer, output, args)
-        return output
+        return self._record(prefix + layer.name, layer, output, args)
 
     def run_model(self, model: keras.Model, args: tuple, kwargs: dict, prefix: str) -> Any:
         """Run the body of ``model`` layer by layer, recording inner layers under ``prefix``."""
@@ -334,7 +346,7 @@ def _choose_output(named: list[tuple[str, Any]], output: int | str | None) -> tu
 
 
 def trace_model(model: keras.Model, input_shape: tuple[int, int, int], output: int | str | None = None,
-                head: str = "auto") -> TracedGraph:
+                head: str = "auto", split_at: str | None = None) -> TracedGraph:
     """Trace ``model`` on a fresh ``keras.Input(input_shape)`` and build its feature model.
 
     Args:
@@ -344,6 +356,9 @@ def trace_model(model: keras.Model, input_shape: tuple[int, int, int], output: i
             name; None takes the first.
         head: how that output is read as classes: ``"auto"`` or a key of
             :data:`~cnnviz_widgets.inspector.heads.HEADS`.
+        split_at: a qualified layer name: a second input (:attr:`TracedGraph.delta`, zeros
+            in use) is added to that layer's output, so that a gradient with respect to it is
+            the gradient at the layer (see :func:`split_graph`).
 
     Returns:
         A :class:`TracedGraph` whose ``feature_model`` maps a batch (N, H, W, C) to a dict
@@ -354,7 +369,7 @@ def trace_model(model: keras.Model, input_shape: tuple[int, int, int], output: i
     Raises:
         ArgumentError: an unknown output or head.
     """
-    tracer = _Tracer()
+    tracer = _Tracer(split_at)
     inp = keras.Input(shape=tuple(input_shape), name="cnnviz_input", dtype="float32")
     named = _named_outputs(model, tracer.run_model(model, (inp,), {}, prefix=""))
     output_name, output_tensor = _choose_output(named, output)
@@ -395,13 +410,37 @@ def trace_model(model: keras.Model, input_shape: tuple[int, int, int], output: i
     outputs[PROBABILITY_KEY] = probability
     if logits is not None:
         outputs[LOGITS_KEY] = logits
-    feature_model = keras.Model(inp, outputs, name=f"cnnviz_features_{model.name}")
+    if split_at is not None and tracer.delta is None:
+        raise LayerNotFoundError(split_at, tracer.tensors)
+    inputs = inp if tracer.delta is None else [inp, tracer.delta]
+    feature_model = keras.Model(inputs, outputs, name=f"cnnviz_features_{model.name}")
     return TracedGraph(
         input=inp, output=output_tensor, tensors=dict(tracer.tensors), layer_objects=dict(tracer.layer_objects),
         records=records, output_activation=output_activation, logits=logits, feature_model=feature_model,
         parents=dict(tracer.parents), head=head_name, head_reason=head_reason, score=score,
         probability=probability, output_name=output_name, output_names=tuple(n for n, _ in named),
+        delta=tracer.delta, source=weakref.ref(model),
     )
+
+
+def split_graph(graph: TracedGraph, layer: str) -> TracedGraph:
+    """The model of ``graph`` traced again with a zero input added at ``layer``'s output.
+
+    Keras 3 has no backend-neutral gradient with respect to an inner tensor, and a residual
+    network cannot be cut in two at a layer. Adding a second input ``delta`` to the layer's
+    output (fed zeros) makes the gradient of the class score with respect to ``delta`` equal
+    to the gradient at the layer, on any backend; nothing below the layer is differentiated.
+    Kept in ``graph.derived``, so it is traced once per layer and lives as long as the graph.
+    """
+    name = graph.resolve(layer)
+
+    def build() -> TracedGraph:
+        model = graph.source() if graph.source is not None else None
+        if model is None:
+            raise UnsupportedModelError("The traced model has been garbage collected")
+        return trace_model(model, tuple(graph.input.shape[1:]), graph.output_name, graph.head, split_at=name)
+
+    return graph.derived.get_or_compute(("split", name), build)
 
 
 _TRACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -419,12 +458,10 @@ def release_freed_kernels() -> bool:
     caller's thread, at the next trace, never inside the garbage collector; kernels of live models
     are rebuilt on their next call (a few milliseconds).
     """
-    if not _MODEL_FREED.is_set():
+    if not _MODEL_FREED.is_set() or not backend.has_kernel_cache():
         return False
     _MODEL_FREED.clear()
-    from tensorflow.python.eager import context  # the call keras.utils.clear_session(free_memory=True) makes
-
-    context.context().clear_kernel_cache()
+    backend.clear_kernel_cache()
     gc.collect()   # the cleared kernels leave Python objects in cycles; without this VGG16 rounds still grew 300 MB
     return True
 
@@ -439,6 +476,7 @@ def cached_trace(model: keras.Model, input_shape: tuple[int, int, int], output: 
     """
     key = ((int(input_shape[0]), int(input_shape[1]), int(input_shape[2])), output, head)
     release_freed_kernels()
+    backend.check_model(model)
     with _TRACES_LOCK:
         per_model = _TRACES.get(model)
         if per_model is None:

@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 
 import keras
 import numpy as np
-import tensorflow as tf
 import traitlets
 
+from cnnviz_widgets import backend
 from cnnviz_widgets.embedded.class_names import resolve_class_names
 from cnnviz_widgets.errors import (
     ArgumentError,
@@ -237,9 +237,9 @@ class ModelInspector(traitlets.HasTraits):
         graph = cached_trace(model, shape, output, head)
         names = resolve_class_names(class_names, graph.n_classes)
         pre_name, pre_fn, pre_reason = resolve_preprocessing(preprocess, model)
-        spec = tf.TensorSpec((None, *shape), tf.float32)
         feature_model = graph.feature_model
-        forward = tf.function(lambda x: feature_model(x, training=False), input_signature=[spec])
+        forward = backend.compiled(lambda x: feature_model(x, training=False), [backend.Spec((None, *shape))],
+                                   feature_model.variables)
         return _ModelState(model, graph, forward, shape, pre_name, pre_fn, pre_reason, names, is_default)
 
     @property
@@ -287,13 +287,15 @@ class ModelInspector(traitlets.HasTraits):
         if model is not None and weights is not None:
             raise ArgumentError("Pass a model or weights for a copy of this inspector's model, not both")
         if model is None:
-            model = copy_model(self.model, self.input_shape)
-            if weights is not None:
-                try:
-                    model.set_weights(list(weights))
-                except (ValueError, TypeError) as exc:
-                    raise ArgumentError(f"The weights do not fit the model {self.model.name!r} "
-                                        f"({len(self.model.weights)} arrays): {exc}") from exc
+            try:
+                model = copy_model(self.model, self.input_shape, weights=weights)
+            except UnsupportedModelError:
+                raise
+            except (ValueError, TypeError) as exc:
+                if weights is None:
+                    raise
+                raise ArgumentError(f"The weights do not fit the model {self.model.name!r} "
+                                    f"({len(self.model.weights)} arrays): {exc}") from exc
         return ModelInspector(model, store=self.store, **self.settings.options())
 
     # ------------------------------------------------------------------ training run (time axis)
@@ -422,7 +424,7 @@ class ModelInspector(traitlets.HasTraits):
             try:
                 state = self._snapshot_state(number)
                 if batch is not None:
-                    state.forward(tf.constant(batch))        # compiles it; the result is not kept
+                    state.forward(batch)        # compiles it; the result is not kept
             except Exception:   # a bad file is reported when that snapshot is picked
                 log.debug("cnnviz: prefetching snapshot file %d failed", number, exc_info=True)
 
@@ -443,8 +445,7 @@ class ModelInspector(traitlets.HasTraits):
             raise RunError(f"Snapshot {position} of the run {str(run.folder)!r} cannot be read "
                            f"({type(exc).__name__}: {exc})") from None
         base = self._user_state
-        copy = copy_model(base.model, base.input_shape)
-        copy.set_weights(weights)
+        copy = copy_model(base.model, base.input_shape, weights=weights)
         args = {**self._model_args, "input_shape": base.input_shape, "class_names": base.class_names}
         state = dataclasses.replace(self._build_state(copy, **args), is_default=base.is_default)
         size = max(1, sum(int(np.prod(w.shape)) * 4 for w in weights))
@@ -641,8 +642,8 @@ class ModelInspector(traitlets.HasTraits):
             key = (self.model_version, self._image_key)
             results = self._cache.get(key)
             if results is None:
-                outputs = self._state.forward(tf.constant(self._batch))
-                results = {name: _read_only(np.asarray(t)[0]) for name, t in outputs.items()}
+                outputs = self._state.forward(self._batch)
+                results = {name: _read_only(backend.to_numpy(t)[0]) for name, t in outputs.items()}
                 self.forward_passes += 1
                 self._cache.put(key, results)
                 problem = _non_finite(results)

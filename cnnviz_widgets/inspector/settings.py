@@ -9,10 +9,12 @@ randomise toggle and the Ray actors (and later a training run's snapshots).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import keras
+import numpy as np
 
 from cnnviz_widgets.errors import UnsupportedModelError
 from cnnviz_widgets.inspector.preprocessing import Preprocess
@@ -44,11 +46,15 @@ class InspectorSettings:
         return asdict(self) | {"class_names": list(self.class_names)}
 
 
-def copy_model(model: keras.Model, input_shape: tuple[int, int, int] | None = None) -> keras.Model:
+def copy_model(model: keras.Model, input_shape: tuple[int, int, int] | None = None,
+               weights: Sequence[np.ndarray] | None = None) -> keras.Model:
     """An independent copy of ``model``: the same architecture, layer names and weights.
 
     ``input_shape`` (H, W, C) builds a copy that its config leaves unbuilt (a subclassed model);
-    by default the model's own input shape.
+    by default the model's own input shape. ``weights`` (in ``get_weights()`` order) are set
+    instead of the model's own, which are then never read: under JAX, a model that ``fit`` is
+    training in another thread hands its weight buffers to the training step, and reading them
+    there fails ("Array has been deleted").
 
     Raises:
         UnsupportedModelError: the model can be neither cloned nor rebuilt from its config.
@@ -63,5 +69,5 @@ def copy_model(model: keras.Model, input_shape: tuple[int, int, int] | None = No
                                         f"cannot be copied: {exc}") from exc
     if not twin.built:
         twin.build((None, *(input_shape or model.input_shape[1:])))
-    twin.set_weights(model.get_weights())
+    twin.set_weights(model.get_weights() if weights is None else list(weights))
     return twin

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph
@@ -61,8 +61,8 @@ def split_target(graph: TracedGraph, class_index: ClassIndex) -> tuple[ClassInde
     if not callable(class_index):
         return class_index, None
     try:
-        out = class_index(tf.zeros((2, int(graph.score.shape[-1])), tf.float32))
-        shape = tuple(tf.convert_to_tensor(out).shape)
+        out = class_index(ops.zeros((2, int(graph.score.shape[-1])), "float32"))
+        shape = tuple(ops.shape(ops.convert_to_tensor(out)))
     except Exception as exc:
         raise ArgumentError(f"The target {class_index!r} failed on a (2, K) batch of scores: {exc}") from exc
     if shape != (2,):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from cnnviz_widgets.errors import ArgumentError
 
@@ -51,7 +51,12 @@ def upsample(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     maps = np.asarray(maps, np.float32)
     if maps.shape[1:] == tuple(size):
         return maps
-    return tf.image.resize(maps[..., None], size, method="bilinear").numpy()[..., 0]
+    return ops.convert_to_numpy(resize_maps(maps, size))
+
+
+def resize_maps(maps, size: tuple[int, int]):
+    """Bilinear resize of (N, h, w) maps (a tensor, inside compiled functions too) to (N, H, W)."""
+    return ops.image.resize(maps[..., None], size, interpolation="bilinear")[..., 0]
 
 
 def normalize_maps(maps: np.ndarray) -> np.ndarray:

@@ -27,23 +27,28 @@ is removed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from cnnviz_widgets.backend import Spec
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph
 from cnnviz_widgets.methods._chunks import Progress, chunk_size, run_chunked
 from cnnviz_widgets.methods._classes import ClassIndex, class_indices, split_target
 from cnnviz_widgets.methods._compiled import (
+    CLASSES,
     Target,
     cached,
+    compile_on,
     input_spec,
     layer_activations,
-    layer_gradient_fn,
+    layer_gradient,
     submodel,
 )
-from cnnviz_widgets.methods._maps import Raw, finish, upsample
+from cnnviz_widgets.methods._maps import Raw, finish, resize_maps, upsample
 from cnnviz_widgets.methods._models import ModelLike, prepare, spatial_layer
 from cnnviz_widgets.methods.registry import Option, declare
 from cnnviz_widgets.store import stored
@@ -66,7 +71,7 @@ def _layer_and_classes(model: ModelLike, x: np.ndarray, class_index: ClassIndex,
     return graph, x, layer, class_indices(graph, x, class_index, top_in_graph=top_in_graph), target
 
 
-CamStep = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+CamStep = Callable[[Any, Any], Any]
 """A gradient CAM's own step: ``step(A (N, h, w, K), G (N, h, w, K)) -> (N, h, w)``, the map at the
 target layer's resolution before ReLU (G = dS/dA, the gradient of the class score)."""
 
@@ -95,7 +100,7 @@ def gradient_cam(name: str, label: str, *, shows: str, distrust: str) -> Callabl
         @gradient_cam("my_cam", "My-CAM", shows="...", distrust="...")
         def my_cam(features, grads):
             \"\"\"My-CAM (someone 2026): what it computes.\"\"\"
-            return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
+            return ops.sum(ops.relu(grads) * features, axis=-1)
 
     The decorator returns the method, ``my_cam(model, x, class_index=None, layer=None, *,
     batch_size=None, raw=False) -> (N, H, W)``, registered like every other (:func:`declare`), with
@@ -107,7 +112,7 @@ def gradient_cam(name: str, label: str, *, shows: str, distrust: str) -> Callabl
             graph, x, layer, classes, target = _layer_and_classes(
                 model, x, class_index, layer, "A class activation map", top_in_graph=True, targets=True)
             cams = _cam_fn(graph, layer, step, target, signed=raw is True)
-            maps = run_chunked(lambda chunk, cls: cams(chunk, cls).numpy(), x, batch_size or chunk_size(graph), None,
+            maps = run_chunked(lambda chunk, cls: cams(chunk, cls), x, batch_size or chunk_size(graph), None,
                                classes)
             return finish(maps, raw)
 
@@ -125,70 +130,68 @@ def _cam_fn(graph: TracedGraph, layer: str, step: CamStep, target=None, signed: 
     """Compiled ``f(x, classes) -> (N, H, W)`` un-normalised CAMs (ReLU'd unless ``signed``),
     upsampled inside the graph."""
     def build():
-        gradient = layer_gradient_fn(graph, layer, target)
+        model, gradient = layer_gradient(graph, layer, target)
         size = tuple(graph.input.shape[1:3])
 
-        @tf.function(input_signature=[input_spec(graph), tf.TensorSpec((None,), tf.int32)])
         def cams(x, classes):
-            features, grads = gradient(x, classes)
-            small = step(features, grads)
-            small = small if signed else tf.nn.relu(small)
-            return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
+            small = step(*gradient(x, classes))
+            small = small if signed else ops.relu(small)
+            return resize_maps(small, size)
 
-        return cams
+        return compile_on(model, cams, input_spec(graph), CLASSES)
 
     return cached(graph, ("cam", layer, step, target, signed), build)
 
 
 @gradient_cam("grad_cam", "Grad-CAM", shows="the target layer's channels weighted by their mean gradient",
               distrust=_GRADIENT_DISTRUST)
-def grad_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+def grad_cam(features: Any, grads: Any) -> Any:
     """Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient, w_k = mean(G_k)."""
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-    return tf.reduce_sum(weights * features, axis=-1)
+    weights = ops.mean(grads, axis=(1, 2), keepdims=True)
+    return ops.sum(weights * features, axis=-1)
 
 
 @gradient_cam("grad_cam_plus_plus", "Grad-CAM++",
               shows="positive gradients weighted per position; separates several objects of one class",
               distrust=_GRADIENT_DISTRUST)
-def grad_cam_plus_plus(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+def grad_cam_plus_plus(features: Any, grads: Any) -> Any:
     """Grad-CAM++ (Chattopadhyay et al. 2018): positive gradients weighted per position,
     w_k = sum(alpha_k ReLU(G_k)) with alpha_k = G_k^2 / (2 G_k^2 + sum(A_k) G_k^3)."""
-    g2 = tf.square(grads)
-    denominator = 2 * g2 + tf.reduce_sum(features, axis=(1, 2), keepdims=True) * g2 * grads
-    alpha = g2 / tf.where(denominator != 0, denominator, tf.ones_like(denominator))
-    weights = tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(1, 2), keepdims=True)
-    return tf.reduce_sum(weights * features, axis=-1)
+    g2 = ops.square(grads)
+    denominator = 2 * g2 + ops.sum(features, axis=(1, 2), keepdims=True) * g2 * grads
+    alpha = g2 / ops.where(denominator != 0, denominator, ops.ones_like(denominator))
+    weights = ops.sum(alpha * ops.relu(grads), axis=(1, 2), keepdims=True)
+    return ops.sum(weights * features, axis=-1)
 
 
 @gradient_cam("xgrad_cam", "XGrad-CAM",
               shows="channels weighted by their gradient averaged with the activation as weight",
               distrust=_GRADIENT_DISTRUST)
-def xgrad_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+def xgrad_cam(features: Any, grads: Any) -> Any:
     """XGrad-CAM (Fu et al. 2020): w_k = sum(G_k A_k) / sum(A_k), the axiom-derived weights."""
-    total = tf.reduce_sum(features, axis=(1, 2), keepdims=True)
-    weights = tf.reduce_sum(grads * features, axis=(1, 2), keepdims=True) / tf.where(total != 0, total,
-                                                                                     tf.ones_like(total))
-    return tf.reduce_sum(weights * features, axis=-1)
+    total = ops.sum(features, axis=(1, 2), keepdims=True)
+    weights = ops.sum(grads * features, axis=(1, 2), keepdims=True) / ops.where(total != 0, total,
+                                                                                ops.ones_like(total))
+    return ops.sum(weights * features, axis=-1)
 
 
 @gradient_cam("hires_cam", "HiResCAM",
               shows="gradient times activation at every position, summed over channels (no averaging)",
               distrust="sharper than Grad-CAM but noisier; still at the target layer's resolution")
-def hires_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+def hires_cam(features: Any, grads: Any) -> Any:
     """HiResCAM (Draelos & Carin 2020): ReLU(sum_k G_k * A_k), element-wise; provably shows the
     locations the score uses when the layers after the target end in global average pooling and a
     dense layer."""
-    return tf.reduce_sum(grads * features, axis=-1)
+    return ops.sum(grads * features, axis=-1)
 
 
 @gradient_cam("layer_cam", "LayerCAM",
               shows="each position weighted by its own positive gradient; works on early layers too",
               distrust="on early layers it shows edges of everything, not only of the class")
-def layer_cam(features: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+def layer_cam(features: Any, grads: Any) -> Any:
     """LayerCAM (Jiang et al. 2021): each activation weighted by its own positive gradient; also
     meaningful on early layers."""
-    return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
+    return ops.sum(ops.relu(grads) * features, axis=-1)
 
 
 def _eigen_cam_fn(graph: TracedGraph, layer: str, signed: bool = False):
@@ -204,28 +207,27 @@ def _eigen_cam_fn(graph: TracedGraph, layer: str, signed: bool = False):
         size = tuple(graph.input.shape[1:3])
         h, w, k = (int(d) for d in graph.tensors[layer].shape[1:])
 
-        @tf.function(input_signature=[input_spec(graph)])
         def eigen_cam(x):
             features = model(x, training=False)
-            flat = tf.reshape(features, (-1, h * w, k))                        # (N, P, K)
-            mean = tf.reduce_mean(flat, axis=1, keepdims=True)                 # (N, 1, K)
+            flat = ops.reshape(features, (-1, h * w, k))                       # (N, P, K)
+            mean = ops.mean(flat, axis=1, keepdims=True)                       # (N, 1, K)
             centred = flat - mean
             if k <= h * w:   # top eigenvector v of the covariance (K, K); projection = centred v
-                _, vectors = tf.linalg.eigh(tf.matmul(centred, centred, transpose_a=True))
+                _, vectors = ops.eigh(ops.einsum("npk,npl->nkl", centred, centred))
                 v = vectors[:, :, -1]                                          # (N, K)
-                projection = tf.linalg.matvec(centred, v)                      # (N, P)
-                along_mean = tf.reduce_sum(mean[:, 0] * v, axis=1, keepdims=True)
+                projection = ops.einsum("npk,nk->np", centred, v)              # (N, P)
+                along_mean = ops.sum(mean[:, 0] * v, axis=1, keepdims=True)
             else:            # top eigenvector u of (P, P), eigenvalue l; projection = sqrt(l) u
-                values, vectors = tf.linalg.eigh(tf.matmul(centred, centred, transpose_b=True))
+                values, vectors = ops.eigh(ops.einsum("npk,nqk->npq", centred, centred))
                 u = vectors[:, :, -1]                                          # (N, P)
-                projection = tf.sqrt(tf.maximum(values[:, -1:], 0.0)) * u
-                along_mean = tf.reduce_sum(tf.linalg.matvec(centred, mean[:, 0]) * u, axis=1, keepdims=True)
-            sign = tf.where(along_mean < 0, -1.0, 1.0)
-            small = tf.reshape(sign * projection, (-1, h, w))
-            small = small if signed else tf.nn.relu(small)
-            return tf.image.resize(small[..., None], size, method="bilinear")[..., 0]
+                projection = ops.sqrt(ops.maximum(values[:, -1:], 0.0)) * u
+                along_mean = ops.sum(ops.einsum("npk,nk->np", centred, mean[:, 0]) * u, axis=1, keepdims=True)
+            sign = ops.where(along_mean < 0, -1.0, 1.0)
+            small = ops.reshape(sign * projection, (-1, h, w))
+            small = small if signed else ops.relu(small)
+            return resize_maps(small, size)
 
-        return eigen_cam
+        return compile_on(model, eigen_cam, input_spec(graph))
 
     return cached(graph, ("eigen_cam", layer, signed), build)
 
@@ -246,7 +248,7 @@ def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
     """
     graph, x, layer, _, _ = _layer_and_classes(model, x, class_index, layer, "EigenCAM",
                                                top_in_graph=True)   # refuses a bad class like the others
-    maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer, raw is True)(chunk).numpy(), x,
+    maps = run_chunked(lambda chunk: _eigen_cam_fn(graph, layer, raw is True)(chunk), x,
                        batch_size or chunk_size(graph))
     return finish(maps, raw)
 
@@ -254,7 +256,6 @@ def eigen_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
 def _tail_model(graph: TracedGraph, layer: str):
     """A model from ``layer``'s output to the class scores (the layers after the target only)."""
     def build():
-        import keras
 
         try:
             return keras.Model(graph.tensors[layer], graph.score)
@@ -286,13 +287,11 @@ def _ablation_fn(graph: TracedGraph, layer: str):
         tail = _tail_model(graph, layer)
         shape = tuple(graph.tensors[layer].shape[1:])
 
-        @tf.function(input_signature=[tf.TensorSpec((1, *shape), tf.float32), tf.TensorSpec((None,), tf.int32),
-                                      tf.TensorSpec((1,), tf.int32)])
         def ablated_scores(a1, channels, classes):
-            keep = 1.0 - tf.one_hot(channels, shape[-1], dtype=tf.float32)      # (M, K); channel -1 keeps all
-            return tf.gather(tail(a1 * keep[:, None, None, :], training=False), classes[0], axis=1)
+            keep = 1.0 - ops.one_hot(channels, shape[-1], dtype="float32")    # (M, K); channel -1 keeps all
+            return ops.take(tail(a1 * keep[:, None, None, :], training=False), classes[0], axis=1)
 
-        return ablated_scores
+        return compile_on(tail, ablated_scores, Spec((1, *shape)), CLASSES, Spec((1,), "int32"))
 
     return cached(graph, ("ablation", layer), build)
 
@@ -302,20 +301,20 @@ def _ablation_map_fn(graph: TracedGraph, layer: str):
     of Ablation-CAM for one image whose ablated copies fit one call (the intact copy included):
     scores, weights, weighted sum, optional ReLU and the upsampling, in one graph."""
     def build():
-        ablated = _ablation_fn(graph, layer)
+        tail = _tail_model(graph, layer)
         shape = tuple(graph.tensors[layer].shape[1:])
         size = tuple(graph.input.shape[1:3])
 
-        @tf.function(input_signature=[tf.TensorSpec((1, *shape), tf.float32), tf.TensorSpec((None,), tf.int32),
-                                      tf.TensorSpec((1,), tf.int32), tf.TensorSpec((), tf.bool)])
         def ablation_map(a1, channels, classes, relu):
-            scores = ablated(a1, tf.concat([[-1], channels], 0), classes)
-            weights = (scores[0] - scores[1:]) / tf.maximum(tf.abs(scores[0]), 1e-12)
-            combined = tf.tensordot(tf.gather(a1[0], channels, axis=-1), weights, axes=1)
-            combined = tf.where(relu, tf.maximum(combined, 0.0), combined)   # ReLU before upsampling, as the paper
-            return tf.image.resize(combined[..., None], size, method="bilinear")[..., 0]
+            order = ops.concatenate([ops.convert_to_tensor([-1], "int32"), channels], axis=0)
+            keep = 1.0 - ops.one_hot(order, shape[-1], dtype="float32")     # channel -1 keeps all
+            scores = ops.take(tail(a1 * keep[:, None, None, :], training=False), classes[0], axis=1)
+            weights = (scores[0] - scores[1:]) / ops.maximum(ops.abs(scores[0]), 1e-12)
+            combined = ops.tensordot(ops.take(a1[0], channels, axis=-1), weights, axes=1)
+            combined = ops.where(relu, ops.maximum(combined, 0.0), combined)  # ReLU before upsampling, as the paper
+            return resize_maps(combined[None], size)[0]
 
-        return ablation_map
+        return compile_on(tail, ablation_map, Spec((1, *shape)), CLASSES, Spec((1,), "int32"), Spec((), "bool"))
 
     return cached(graph, ("ablation_map", layer), build)
 
@@ -352,7 +351,7 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
     ablated = _ablation_fn(graph, layer)
     if all(len(channels) < copies for channels in active):   # each image in one call, upsampled there too
         whole = _ablation_map_fn(graph, layer)
-        maps = np.stack([whole(acts[i:i + 1], channels.astype(np.int32), classes[i:i + 1], raw is not True).numpy()
+        maps = np.stack([whole(acts[i:i + 1], channels.astype(np.int32), classes[i:i + 1], raw is not True)
                          for i, channels in enumerate(active)])
         if progress is not None:
             progress(total, total)
@@ -364,12 +363,12 @@ def ablation_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None
         scores = np.zeros(len(order), np.float32)
         for start in range(0, len(order), copies):
             part = order[start:start + copies]
-            scores[start:start + len(part)] = ablated(acts[i:i + 1], part, classes[i:i + 1]).numpy()
+            scores[start:start + len(part)] = ablated(acts[i:i + 1], part, classes[i:i + 1])
             done += len(part) - (start == 0)
             if progress is not None:
                 progress(done, total)
         weights = (scores[0] - scores[1:]) / max(abs(float(scores[0])), 1e-12)
-        combined = np.einsum("hwk,k->hw", acts[i][..., channels], weights)   # no BLAS call beside TensorFlow's
+        combined = np.einsum("hwk,k->hw", acts[i][..., channels], weights)   # no BLAS call beside the backend's
         maps[i] = combined if raw is True else np.maximum(combined, 0)   # ReLU before upsampling, as the paper
     return finish(upsample(maps, x.shape[1:3]), raw)
 
@@ -381,16 +380,15 @@ def _score_cam_fn(graph: TracedGraph):
         model = submodel(graph, ("probability",))
         h, w, c = graph.input.shape[1:]
 
-        @tf.function(input_signature=[tf.TensorSpec((1, h, w, c), tf.float32),
-                                      tf.TensorSpec((None, None, None), tf.float32), tf.TensorSpec((1,), tf.int32)])
         def masked_probabilities(x1, acts, classes):
-            masks = tf.image.resize(acts[..., None], (h, w), method="bilinear")
-            low = tf.reduce_min(masks, axis=(1, 2, 3), keepdims=True)
-            span = tf.reduce_max(masks, axis=(1, 2, 3), keepdims=True) - low
-            masks = (masks - low) / tf.where(span > 0, span, tf.ones_like(span))
-            return tf.gather(model(x1 * masks, training=False), classes[0], axis=1)
+            masks = resize_maps(acts, (h, w))[..., None]
+            low = ops.min(masks, axis=(1, 2, 3), keepdims=True)
+            span = ops.max(masks, axis=(1, 2, 3), keepdims=True) - low
+            masks = (masks - low) / ops.where(span > 0, span, ops.ones_like(span))
+            return ops.take(model(x1 * masks, training=False), classes[0], axis=1)
 
-        return masked_probabilities
+        return compile_on(model, masked_probabilities, Spec((1, h, w, c)), Spec((None, None, None)),
+                          Spec((1,), "int32"))
 
     return cached(graph, ("score_cam",), build)
 
@@ -450,7 +448,7 @@ def score_cam(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, l
         for start in range(0, len(channels), size):
             part = channels[start:start + size]
             weights[start:start + len(part)] = masked(x[i:i + 1], np.moveaxis(acts[i][..., part], -1, 0),
-                                                      classes[i:i + 1]).numpy()
+                                                      classes[i:i + 1])
             done += len(part)
             if progress is not None:
                 progress(done, total)

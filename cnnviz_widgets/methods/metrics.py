@@ -98,7 +98,7 @@ def perturbation_curve(model: ModelLike, x: np.ndarray, heatmaps: np.ndarray, cl
         for start in range(0, steps + 1, size):
             part = counts[start:start + size]
             masks = (rank[None] < part[:, None, None]).astype(np.float32)
-            curves[i, start:start + len(part)] = blend(start_img, end_img, masks, classes[i:i + 1]).numpy()
+            curves[i, start:start + len(part)] = blend(start_img, end_img, masks, classes[i:i + 1])
             if progress is not None:
                 progress(i * (steps + 1) + start + len(part), n * (steps + 1))
     return curves

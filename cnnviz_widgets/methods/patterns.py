@@ -1,11 +1,12 @@
 """Activation maximization: images that excite a filter (filter patterns) or a class.
 
-Many filters are optimised at once, one batch element per filter, by a compiled
-``tf.function`` step called from a short Python loop (fusing the loop into the graph is no
-faster on CPU). Only the part of the network up to the target layer runs. The image is
-optimised in pixel space [0, 1] and mapped to the model's input space inside the graph by
-the model's preprocessing, which must be affine (every named preprocessing is); this keeps
-the patterns in true RGB even for BGR, mean-subtracted models such as VGG16.
+Many filters are optimised at once, one batch element per filter, by a compiled step
+(``tf.function`` or ``jax.jit``, see :mod:`cnnviz_widgets.backend`) called from a short Python
+loop (fusing the loop into the graph is no faster on CPU). Only the part of the network up to
+the target layer runs. The image is optimised in pixel space [0, 1] and mapped to the model's
+input space inside the graph by the model's preprocessing, which must be affine (every named
+preprocessing is); this keeps the patterns in true RGB even for BGR, mean-subtracted models
+such as VGG16.
 
 Two recipes:
 
@@ -14,9 +15,9 @@ Two recipes:
   standard deviation of 0.1, shift to 0.5 and clip.
 - :class:`RobustRecipe` (the default, in the spirit of Lucid, Olah et al. 2017): the image
   is parametrised in a decorrelated colour space and a 1/f-scaled Fourier basis and squashed
-  through a sigmoid; every step sees it padded, jittered, scaled and rotated at random inside
-  the graph, so that the pattern must be robust to small transformations; Adam updates;
-  small total-variation and L2 penalties.
+  through a sigmoid; every step sees it padded, jittered, zoomed and rotated at random inside
+  the graph (the random draws are numpy's, seeded per step), so that the pattern must be
+  robust to small transformations; Adam updates; small total-variation and L2 penalties.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from cnnviz_widgets import backend
+from cnnviz_widgets.backend import Spec
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph, cached_trace
 from cnnviz_widgets.methods._chunks import Progress, chunk_size
-from cnnviz_widgets.methods._compiled import cached, submodel
+from cnnviz_widgets.methods._compiled import cached, compile_on, submodel
 from cnnviz_widgets.methods._models import ModelLike, default_preprocess, graph_for, keras_model, layer_name
 
 # Lucid's square root of the ImageNet colour correlation (per-channel SVD), normalised below.
@@ -141,35 +144,32 @@ def _objective_model(graph: TracedGraph, target: str):
     return model, len(model.output.shape) == 4
 
 
-def _reduce(outputs: tf.Tensor, indices: tf.Tensor, spatial: bool) -> tf.Tensor:
+def _reduce(outputs: Any, indices: Any, spatial: bool) -> Any:
     """Mean of each element's own channel, borders excluded (they excite every filter): (B,)."""
     if spatial:
         h, w = outputs.shape[1], outputs.shape[2]
         if h is not None and w is not None and h > 4 and w > 4:
             outputs = outputs[:, 2:-2, 2:-2, :]
-        chosen = tf.gather(outputs, indices, axis=3, batch_dims=1)
-        return tf.reduce_mean(chosen, axis=(1, 2))
-    return tf.gather(outputs, indices, axis=1, batch_dims=1)
+        chosen = ops.take_along_axis(outputs, indices[:, None, None, None], axis=3)[..., 0]
+        return ops.mean(chosen, axis=(1, 2))
+    return ops.take_along_axis(outputs, indices[:, None], axis=1)[:, 0]
 
 
 def _classic_step(graph: TracedGraph, target: str, matrix: np.ndarray, offset: np.ndarray):
     def build():
         model, spatial = _objective_model(graph, target)
         h, w, c = graph.input.shape[1:]
-        mat, off = tf.constant(matrix), tf.constant(offset)
 
-        @tf.function(input_signature=[tf.TensorSpec((None, h, w, c), tf.float32), tf.TensorSpec((None,), tf.int32),
-                                      tf.TensorSpec((), tf.float32)])
         def step(pixels, indices, step_size):
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(pixels)
-                objective = _reduce(model(tf.tensordot(pixels, mat, 1) + off, training=False), indices, spatial)
-                total = tf.reduce_sum(objective)
-            grads = tape.gradient(total, pixels)
-            rms = tf.sqrt(tf.reduce_mean(tf.square(grads), axis=(1, 2, 3), keepdims=True))
+            def total(p):
+                objective = _reduce(model(ops.tensordot(p, matrix, 1) + offset, training=False), indices, spatial)
+                return ops.sum(objective), objective
+
+            objective, grads = backend.value_and_gradient(total, pixels)
+            rms = ops.sqrt(ops.mean(ops.square(grads), axis=(1, 2, 3), keepdims=True))
             return pixels + step_size * grads / (rms + 1e-5), objective
 
-        return step
+        return compile_on(model, step, Spec((None, h, w, c)), Spec((None,), "int32"), Spec(()))
 
     return cached(graph, ("classic_step", target, matrix.tobytes(), offset.tobytes()), build)
 
@@ -181,77 +181,106 @@ def _fourier_scale(h: int, w: int, decay: float) -> np.ndarray:
     return (np.sqrt(h * w) / np.maximum(freqs, 1.0 / max(h, w)) ** decay).astype(np.float32)
 
 
-def _to_pixels(spectrum: tf.Tensor, scale: tf.Tensor, h: int, w: int, channels: int) -> tf.Tensor:
+def _inverse_dft(h: int, w: int) -> tuple[np.ndarray, ...]:
+    """The matrices of a 2-D inverse real DFT of size (h, w): (cos, sin) (h, h) along the rows,
+    then (cos, sin) (w//2+1, w) along the columns, each column's weight (1 for the constant and
+    the Nyquist terms, else 2) and 1/(h w) folded in."""
+    y = np.arange(h)
+    rows = 2 * np.pi * np.outer(y, y) / h
+    kx, x = np.arange(w // 2 + 1), np.arange(w)
+    cols = 2 * np.pi * np.outer(kx, x) / w
+    weight = np.where((kx == 0) | ((w % 2 == 0) & (kx == w // 2)), 1.0, 2.0)[:, None] / (h * w)
+    return tuple(m.astype(np.float32) for m in (np.cos(rows), np.sin(rows), weight * np.cos(cols),
+                                                weight * np.sin(cols)))
+
+
+def _irfft2(real: Any, imag: Any, h: int, w: int) -> Any:
+    """The inverse real 2-D Fourier transform of (..., h, w//2+1) coefficients: (..., h, w), as
+    ``numpy.fft.irfft2``. Written as two small matrix products (the images are small), which
+    every backend differentiates alike."""
+    cos_y, sin_y, cos_x, sin_x = _inverse_dft(h, w)
+    rows_real = ops.einsum("yk,...kx->...yx", cos_y, real) - ops.einsum("yk,...kx->...yx", sin_y, imag)
+    rows_imag = ops.einsum("yk,...kx->...yx", sin_y, real) + ops.einsum("yk,...kx->...yx", cos_y, imag)
+    return ops.einsum("...yk,kx->...yx", rows_real, cos_x) - ops.einsum("...yk,kx->...yx", rows_imag, sin_x)
+
+
+def _to_pixels(spectrum: Any, scale: np.ndarray, h: int, w: int, channels: int) -> Any:
     """(B, C, h, w//2+1, 2) Fourier coefficients -> (B, h, w, C) pixels in [0, 1]."""
-    coeffs = tf.complex(spectrum[..., 0], spectrum[..., 1]) * tf.cast(scale, tf.complex64)
-    image = tf.signal.irfft2d(coeffs, fft_length=[h, w])  # (B, C, h, w)
-    image = tf.transpose(image, [0, 2, 3, 1]) / 4.0
+    image = _irfft2(spectrum[..., 0] * scale, spectrum[..., 1] * scale, h, w)   # (B, C, h, w)
+    image = ops.transpose(image, (0, 2, 3, 1)) / 4.0
     if channels == 3:
-        image = tf.tensordot(image, tf.constant(_COLOR_MIX.T), 1)
-    return tf.sigmoid(image)
+        image = ops.tensordot(image, _COLOR_MIX.T.astype(np.float32), 1)
+    return ops.sigmoid(image)
 
 
-def _rotate(images: tf.Tensor, radians: tf.Tensor) -> tf.Tensor:
-    shape = tf.shape(images)
-    h, w = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    cos, sin = tf.cos(radians), tf.sin(radians)
+def _zoom_and_rotate(images: Any, factor: Any, radians: Any) -> Any:
+    """Each image zoomed by ``factor`` and rotated by ``radians`` about its centre, at the same
+    size; the border reflects."""
+    h, w = images.shape[1], images.shape[2]
+    cos, sin = ops.cos(radians) / factor, ops.sin(radians) / factor
     cx, cy = (w - 1) / 2, (h - 1) / 2
-    transform = tf.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=tf.tile(transform[None], [shape[0], 1]), output_shape=shape[1:3],
-        fill_value=0.5, interpolation="BILINEAR", fill_mode="REFLECT")
+    zero = ops.zeros_like(cos)
+    transform = ops.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, zero, zero])
+    return ops.image.affine_transform(images, ops.tile(transform[None], (ops.shape(images)[0], 1)),
+                                      interpolation="bilinear", fill_mode="reflect", fill_value=0.5)
 
 
-def _jitter(images: tf.Tensor, amount: int, seed: tf.Tensor) -> tf.Tensor:
+def _jitter(images: Any, amount: int, offsets: Any) -> Any:
+    """``images`` cropped by ``amount`` pixels at ``offsets`` (2,) in [0, amount]."""
     if amount <= 0:
         return images
-    shape = tf.shape(images)
-    offsets = tf.random.stateless_uniform((2,), seed, 0, amount + 1, dtype=tf.int32)
-    return tf.slice(images, [0, offsets[0], offsets[1], 0], [-1, shape[1] - amount, shape[2] - amount, -1])
+    b, h, w, c = images.shape
+    zero = ops.zeros((), "int32")
+    return ops.slice(images, ops.stack([zero, offsets[0], offsets[1], zero]), (ops.shape(images)[0], h - amount,
+                                                                             w - amount, c))
+
+
+def _robust_draws(recipe: RobustRecipe, seed: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """One step's random transformation: jitter offsets (4,) int32 (two crops) and (zoom factor,
+    angle in radians) float32, from numpy's generator seeded ``[seed, step]``."""
+    rng = np.random.default_rng([seed, step])
+    offsets = np.concatenate([rng.integers(0, recipe.jitter + 1, 2), rng.integers(0, recipe.jitter // 2 + 1, 2)])
+    factor = rng.uniform(1 - recipe.scale, 1 + recipe.scale)
+    angle = rng.uniform(-recipe.rotation, recipe.rotation) * np.pi / 180
+    return offsets.astype(np.int32), np.array([factor, angle], np.float32)
 
 
 def _robust_step(graph: TracedGraph, target: str, matrix: np.ndarray, offset: np.ndarray, recipe: RobustRecipe):
     def build():
         model, spatial = _objective_model(graph, target)
         h, w, c = graph.input.shape[1:]
-        mat, off = tf.constant(matrix), tf.constant(offset)
-        scale = tf.constant(_fourier_scale(h, w, recipe.decay))
-        spec = tf.TensorSpec((None, c, h, w // 2 + 1, 2), tf.float32)
+        scale = _fourier_scale(h, w, recipe.decay)
+        spec = Spec((None, c, h, w // 2 + 1, 2))
         beta1, beta2, eps = 0.9, 0.999, 1e-8
 
-        @tf.function(input_signature=[spec, spec, spec, tf.TensorSpec((None,), tf.int32),
-                                      tf.TensorSpec((2,), tf.int32), tf.TensorSpec((), tf.float32)])
-        def step(params, m, v, indices, seed, t):
-            seeds = [seed + k for k in range(4)]
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(params)
-                pixels = _to_pixels(params, scale, h, w, c)
-                view = pixels
-                if recipe.pad:
-                    view = tf.pad(view, [[0, 0], [recipe.pad] * 2, [recipe.pad] * 2, [0, 0]], constant_values=0.5)
-                view = _jitter(view, recipe.jitter, seeds[0])
-                if recipe.scale:
-                    factor = tf.random.stateless_uniform((), seeds[1], 1 - recipe.scale, 1 + recipe.scale)
-                    new_size = tf.cast(tf.round(tf.cast(tf.shape(view)[1:3], tf.float32) * factor), tf.int32)
-                    view = tf.image.resize(view, new_size, method="bilinear")
-                if recipe.rotation:
-                    angle = tf.random.stateless_uniform((), seeds[2], -recipe.rotation, recipe.rotation)
-                    view = _rotate(view, angle * (np.pi / 180))
-                view = _jitter(view, recipe.jitter // 2, seeds[3])
-                view = tf.image.resize(view, (h, w), method="bilinear")
-                objective = _reduce(model(tf.tensordot(view, mat, 1) + off, training=False), indices, spatial)
-                tv = (tf.reduce_mean(tf.abs(pixels[:, 1:] - pixels[:, :-1]), axis=(1, 2, 3))
-                      + tf.reduce_mean(tf.abs(pixels[:, :, 1:] - pixels[:, :, :-1]), axis=(1, 2, 3)))
-                l2 = tf.reduce_mean(tf.square(pixels - 0.5), axis=(1, 2, 3))
-                loss = tf.reduce_sum(-objective + recipe.tv_weight * tv + recipe.l2_weight * l2)
-            grads = tape.gradient(loss, params)
-            m = beta1 * m + (1 - beta1) * grads
-            v = beta2 * v + (1 - beta2) * tf.square(grads)
-            lr = recipe.learning_rate * tf.sqrt(1 - beta2**t) / (1 - beta1**t)
-            return params - lr * m / (tf.sqrt(v) + eps), m, v, objective
+        def loss_of(params, indices, offsets, zoom_angle):
+            pixels = _to_pixels(params, scale, h, w, c)
+            view = pixels
+            if recipe.pad:
+                view = ops.pad(view, [[0, 0], [recipe.pad] * 2, [recipe.pad] * 2, [0, 0]], constant_values=0.5)
+            view = _jitter(view, recipe.jitter, offsets[:2])
+            if recipe.scale or recipe.rotation:
+                view = _zoom_and_rotate(view, zoom_angle[0], zoom_angle[1])
+            view = _jitter(view, recipe.jitter // 2, offsets[2:])
+            view = ops.image.resize(view, (h, w), interpolation="bilinear")
+            objective = _reduce(model(ops.tensordot(view, matrix, 1) + offset, training=False), indices, spatial)
+            tv = (ops.mean(ops.abs(pixels[:, 1:] - pixels[:, :-1]), axis=(1, 2, 3))
+                  + ops.mean(ops.abs(pixels[:, :, 1:] - pixels[:, :, :-1]), axis=(1, 2, 3)))
+            l2 = ops.mean(ops.square(pixels - 0.5), axis=(1, 2, 3))
+            return ops.sum(-objective + recipe.tv_weight * tv + recipe.l2_weight * l2), objective
 
-        render = tf.function(lambda params: _to_pixels(params, scale, h, w, c), input_signature=[spec])
-        return step, render
+        def step(params, m, v, indices, offsets, zoom_angle, t):
+            objective, grads = backend.value_and_gradient(
+                lambda p: loss_of(p, indices, offsets, zoom_angle), params)
+            m = beta1 * m + (1 - beta1) * grads
+            v = beta2 * v + (1 - beta2) * ops.square(grads)
+            lr = recipe.learning_rate * ops.sqrt(1 - beta2**t) / (1 - beta1**t)
+            return params - lr * m / (ops.sqrt(v) + eps), m, v, objective
+
+        compiled_step = compile_on(model, step, spec, spec, spec, Spec((None,), "int32"), Spec((4,), "int32"),
+                                   Spec((2,)), Spec(()))
+        render = compile_on(None, lambda params: _to_pixels(params, scale, h, w, c), spec)
+        return compiled_step, render
 
     key = ("robust_step", target, matrix.tobytes(), offset.tobytes(), recipe)
     return cached(graph, key, build)
@@ -279,14 +308,6 @@ def _classic_image(pixels: np.ndarray, std: float) -> np.ndarray:
     """The classic recipe's "deprocess": centre, scale to ``std``, shift to 0.5 (clipped later)."""
     centred = pixels - pixels.mean(axis=(1, 2, 3), keepdims=True)
     return 0.5 + std * centred / (centred.std(axis=(1, 2, 3), keepdims=True) + 1e-5)
-
-
-def _classic_snapshot(pixels: tf.Tensor, std: float) -> np.ndarray:
-    return _classic_image(pixels.numpy(), std)
-
-
-def _rendered(render: Callable, params: Any) -> np.ndarray:
-    return render(params).numpy()
 
 
 def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Recipe, seed: int,
@@ -319,19 +340,19 @@ def _maximize(graph: TracedGraph, target: str, indices: np.ndarray, recipe: Reci
                 pixels, _ = step(pixels, part, recipe.step_size)
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
-                frame(k + 1, functools.partial(_classic_snapshot, pixels, recipe.std))
-            pixels = _classic_image(pixels.numpy(), recipe.std)
+                frame(k + 1, functools.partial(_classic_image, pixels, recipe.std))
+            pixels = _classic_image(pixels, recipe.std)
         else:
             step, render = _robust_step(graph, target, matrix, offset, recipe)
             params = np.stack([0.01 * r.standard_normal((c, h, w // 2 + 1, 2), np.float32) for r in rngs])
-            m, v = tf.zeros_like(params), tf.zeros_like(params)
-            frame(0, functools.partial(_rendered, render, params))
+            m, v = np.zeros_like(params), np.zeros_like(params)
+            frame(0, functools.partial(render, params))
             for k in range(recipe.steps):
-                params, m, v, _ = step(params, m, v, part, np.array([seed, k], np.int32), float(k + 1))
+                params, m, v, _ = step(params, m, v, part, *_robust_draws(recipe, seed, k), float(k + 1))
                 if progress is not None:
                     progress(start * recipe.steps + len(part) * (k + 1), total)
-                frame(k + 1, functools.partial(_rendered, render, params))
-            pixels = render(params).numpy()
+                frame(k + 1, functools.partial(render, params))
+            pixels = render(params)
         images = _to_uint8(pixels, recipe.crop)
         if chunk_done is not None:
             chunk_done(part, images)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from cnnviz_widgets.methods._compiled import cached, submodel
+from cnnviz_widgets import backend
+from cnnviz_widgets.methods._compiled import cached, compile_on, input_spec, submodel
 from cnnviz_widgets.methods._models import ModelLike, graph_for, spatial_layer
 
 
@@ -66,11 +67,10 @@ def receptive_field(model: ModelLike, layer: str, *, samples: int = 4, seed: int
         mh, mw = (int(d) for d in graph.record(name).output_shape[:2])
         cy, cx = mh // 2, mw // 2
         features = submodel(graph, (name,))
-        x = tf.constant(np.random.default_rng(seed).uniform(-1, 1, (samples, h, w, c)).astype(np.float32))
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            unit = tf.reduce_sum(features(x, training=False)[:, cy, cx, :])
-        support = np.abs(tape.gradient(unit, x).numpy()).sum(axis=(0, 3)) > 0
+        x = np.random.default_rng(seed).uniform(-1, 1, (samples, h, w, c)).astype(np.float32)
+        unit_gradient = compile_on(features, lambda v: backend.gradient(
+            lambda u: ops.sum(features(u, training=False)[:, cy, cx, :]), v), input_spec(graph))
+        support = np.abs(unit_gradient(x)).sum(axis=(0, 3)) > 0
         rows, cols = np.nonzero(support.any(axis=1))[0], np.nonzero(support.any(axis=0))[0]
         if len(rows) == 0:  # no gradient at all (a constant layer): the field is the unit's own cell
             sy, sx = h / mh, w / mw

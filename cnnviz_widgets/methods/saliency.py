@@ -20,13 +20,23 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from cnnviz_widgets import backend
+from cnnviz_widgets.backend import Spec
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.graph import TracedGraph
 from cnnviz_widgets.methods._chunks import Progress, chunk_size, run_chunked
 from cnnviz_widgets.methods._classes import ClassIndex, class_indices, split_target
-from cnnviz_widgets.methods._compiled import cached, chosen_scores, input_gradient_fn, input_spec, submodel
+from cnnviz_widgets.methods._compiled import (
+    CLASSES,
+    cached,
+    chosen_scores,
+    compile_on,
+    input_gradient_fn,
+    input_spec,
+    submodel,
+)
 from cnnviz_widgets.methods._maps import Raw, finish
 from cnnviz_widgets.methods._models import ModelLike, prepare
 from cnnviz_widgets.methods.cams import grad_cam
@@ -50,7 +60,7 @@ def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: 
         for start in range(0, n_copies, size):
             copies = np.arange(start, min(start + size, n_copies))
             batch = images_of(i, copies)
-            grads = gradient(batch, np.full(len(batch), classes[i], np.int32)).numpy().sum(axis=0)
+            grads = gradient(batch, np.full(len(batch), classes[i], np.int32)).sum(axis=0)
             acc = grads if acc is None else acc + grads
             done += len(copies)
             if progress is not None:
@@ -63,33 +73,24 @@ def _mean_gradients(graph, images_of, classes: np.ndarray, n_copies: int, size: 
 
 
 def _noisy_gradient_moments_fn(graph: TracedGraph, target=None):
-    """Compiled sum of the input gradients over noisy copies ``start:stop`` of one image, and
-    the sum of their squared deviations from the chunk's mean (Chan et al.'s pairwise update
-    combines chunks without the cancellation of E[g^2] - E[g]^2).
-
-    The noise of all ``n`` copies is drawn from one stateless seed and sliced, so a copy's
-    noise does not depend on how the copies are chunked.
-    """
+    """Compiled ``f(x1, sigma, noise (k, H, W, C), classes (1,))``: the sum of the input gradients
+    over the noisy copies ``x1 + sigma * noise`` of one image, and the sum of their squared
+    deviations from the chunk's mean (Chan et al.'s pairwise update combines chunks without the
+    cancellation of E[g^2] - E[g]^2)."""
     def build():
         model = submodel(graph, ("score",))
         h, w, c = graph.input.shape[1:]
-        scalar = tf.TensorSpec((), tf.int32)
 
-        @tf.function(input_signature=[tf.TensorSpec((1, h, w, c), tf.float32), tf.TensorSpec((), tf.float32),
-                                      tf.TensorSpec((2,), tf.int32), scalar, scalar, scalar,
-                                      tf.TensorSpec((1,), tf.int32)])
-        def noisy_gradient_moments(x1, sigma, seed, n, start, stop, classes):
-            noise = tf.random.stateless_normal((n, h, w, c), seed)[start:stop]
+        def noisy_gradient_moments(x1, sigma, noise, classes):
             batch = x1 + sigma * noise
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(batch)
-                scores = model(batch, training=False)
-                score = tf.reduce_sum(chosen_scores(scores, tf.repeat(classes, tf.shape(batch)[0]), target))
-            grads = tape.gradient(score, batch)
-            mean = tf.reduce_mean(grads, axis=0)
-            return tf.reduce_sum(grads, axis=0), tf.reduce_sum(tf.square(grads - mean), axis=0)
+            chosen = ops.repeat(classes, ops.shape(batch)[0])
+            grads = backend.gradient(lambda v: ops.sum(chosen_scores(model(v, training=False), chosen, target)),
+                                     batch)
+            mean = ops.mean(grads, axis=0)
+            return ops.sum(grads, axis=0), ops.sum(ops.square(grads - mean), axis=0)
 
-        return noisy_gradient_moments
+        return compile_on(model, noisy_gradient_moments, Spec((1, h, w, c)), Spec(()), Spec((None, h, w, c)),
+                          Spec((1,), "int32"))
 
     return cached(graph, ("noisy_gradient_moments", target), build)
 
@@ -97,7 +98,10 @@ def _noisy_gradient_moments_fn(graph: TracedGraph, target=None):
 def _noisy_gradient_moments(graph: TracedGraph, x: np.ndarray, classes: np.ndarray, samples: int, noise: float,
                             seed: int, size: int, progress: Progress, target=None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance (N, H, W, C) of the input gradients over ``samples`` noisy copies of
-    each image, the noise's standard deviation ``noise * (max(x_i) - min(x_i))``."""
+    each image, the noise's standard deviation ``noise * (max(x_i) - min(x_i))``.
+
+    Image i's noise comes from numpy's generator seeded ``[seed, i]``, drawn in copy order, so
+    a copy's noise does not depend on the chunk size or on the backend."""
     if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples < 1:
         raise ArgumentError(f"smooth_samples must be a positive int; got {samples!r}")
     if not noise > 0:
@@ -109,14 +113,15 @@ def _noisy_gradient_moments(graph: TracedGraph, x: np.ndarray, classes: np.ndarr
     total = len(x) * samples
     for i in range(len(x)):
         count, mean, m2 = 0, np.zeros(x.shape[1:]), np.zeros(x.shape[1:])
+        rng = np.random.default_rng([seed, i])
         for start in range(0, samples, size):
             stop = min(start + size, samples)
-            chunk_sum, chunk_m2 = moments(x[i:i + 1], sigma[i], np.array([seed, i], np.int32), samples, start,
-                                          stop, classes[i:i + 1])
             k = stop - start
-            chunk_mean = chunk_sum.numpy().astype(np.float64) / k
+            draws = rng.standard_normal((k, *x.shape[1:]), dtype=np.float32)
+            chunk_sum, chunk_m2 = moments(x[i:i + 1], sigma[i], draws, classes[i:i + 1])
+            chunk_mean = chunk_sum.astype(np.float64) / k
             delta = chunk_mean - mean
-            m2 += chunk_m2.numpy() + np.square(delta) * count * k / (count + k)
+            m2 += chunk_m2 + np.square(delta) * count * k / (count + k)
             mean += delta * k / (count + k)
             count += k
             if progress is not None:
@@ -174,7 +179,7 @@ def saliency(model: ModelLike, x: np.ndarray, class_index: ClassIndex = None, *,
     size = batch_size or chunk_size(graph)
     if smooth_samples == 0:
         gradient = input_gradient_fn(graph, target)
-        grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, size, progress, classes)
+        grads = run_chunked(gradient, x, size, progress, classes)
     else:
         grads, _ = _noisy_gradient_moments(graph, x, classes, smooth_samples, smooth_noise, seed, size, progress,
                                            target)
@@ -192,8 +197,7 @@ def gradient_x_input(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
     class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=True)
     gradient = input_gradient_fn(graph, target)
-    grads = run_chunked(lambda chunk, cls: gradient(chunk, cls).numpy(), x, batch_size or chunk_size(graph),
-                        progress, classes)
+    grads = run_chunked(gradient, x, batch_size or chunk_size(graph), progress, classes)
     return _channel_peak(x * grads, raw)
 
 
@@ -294,36 +298,18 @@ def integrated_gradients(model: ModelLike, x: np.ndarray, class_index: ClassInde
     return attributions if raw is True else finish(np.abs(attributions.sum(axis=-1)), raw)
 
 
-@tf.RegisterGradient("CnnvizGuidedRelu")
-def _guided_relu_gradient(op, grad):
-    """Only positive gradients pass, and only where the ReLU was active: ReLU's own fused gradient
-    kernel (it passes where its second argument is > 0; the output is > 0 where the input is)
-    applied to the positive part of the incoming gradient."""
-    return tf.raw_ops.ReluGrad(gradients=tf.nn.relu(grad), features=op.outputs[0])
-
-
-@tf.RegisterGradient("CnnvizGuidedRelu6")
-def _guided_relu6_gradient(op, grad):
-    """As for ReLU, where 0 < output < 6."""
-    return tf.raw_ops.Relu6Grad(gradients=tf.nn.relu(grad), features=op.outputs[0])
-
-
-GUIDED_OVERRIDES = {"Relu": "CnnvizGuidedRelu", "Relu6": "CnnvizGuidedRelu6"}
-"""The TensorFlow ops whose gradient Guided Backpropagation replaces, and by what."""
-
-
 def _guided_gradient_fn(graph: TracedGraph, target=None):
-    """Compiled ``f(x, classes) -> guided d score / d x`` (N, H, W, C)."""
+    """Compiled ``f(x, classes) -> guided d score / d x`` (N, H, W, C): traced with every ReLU's
+    gradient replaced (:func:`cnnviz_widgets.backend.guided_relus`)."""
     def build():
         model = submodel(graph, ("score",))
 
-        @tf.function(input_signature=[input_spec(graph), tf.TensorSpec((None,), tf.int32)])
         def guided(x, classes):
-            with tf.compat.v1.get_default_graph().gradient_override_map(GUIDED_OVERRIDES):
-                scores = model(x, training=False)
-            return tf.gradients(chosen_scores(scores, classes, target), x)[0]
+            with backend.guided_relus():
+                return backend.gradient(lambda v: ops.sum(chosen_scores(model(v, training=False), classes, target)),
+                                        x)
 
-        return guided
+        return compile_on(model, guided, input_spec(graph), CLASSES)
 
     return cached(graph, ("guided_gradient", target), build)
 
@@ -335,8 +321,7 @@ def guided_gradients(model: ModelLike, x: np.ndarray, class_index: ClassIndex = 
     class_index, target = split_target(graph, class_index)
     classes = class_indices(graph, x, class_index, top_in_graph=True)
     guided = _guided_gradient_fn(graph, target)
-    return run_chunked(lambda chunk, cls: guided(chunk, cls).numpy(), x, batch_size or chunk_size(graph),
-                       progress, classes)
+    return run_chunked(guided, x, batch_size or chunk_size(graph), progress, classes)
 
 
 @declare("guided_backprop", "Guided Backprop", family="gradient", layer=False, gradients=True,

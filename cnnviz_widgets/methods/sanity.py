@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from cnnviz_widgets.errors import ArgumentError
 from cnnviz_widgets.inspector.settings import copy_model
@@ -47,10 +46,25 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return ((ends - (counts - 1) / 2.0)[inverse]).astype(np.float64)   # the mean 1-based rank of each tie group
 
 
+def _gaussian_valid(image: np.ndarray, size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    """``image`` (H, W) filtered by a normalised size x size Gaussian, only where it fits (VALID)."""
+    t = np.arange(size) - (size - 1) / 2
+    kernel = np.exp(-0.5 * (t / sigma) ** 2)
+    kernel /= kernel.sum()
+    rows = np.lib.stride_tricks.sliding_window_view(image, size, axis=0) @ kernel
+    return np.lib.stride_tricks.sliding_window_view(rows, size, axis=1) @ kernel
+
+
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Structural similarity of two maps (H, W) in [0, 1] (TensorFlow's 11x11 Gaussian SSIM)."""
-    return float(tf.image.ssim(tf.constant(a[..., None], tf.float32), tf.constant(b[..., None], tf.float32),
-                               max_val=1.0))
+    """Structural similarity of two maps (H, W) in [0, 1]: the 11x11 Gaussian SSIM of Wang et al.
+    2004 as ``tf.image.ssim`` computes it (sigma 1.5, k1 0.01, k2 0.03, valid windows only)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mean_a, mean_b = _gaussian_valid(a), _gaussian_valid(b)
+    luminance = (2 * mean_a * mean_b + c1) / (mean_a ** 2 + mean_b ** 2 + c1)
+    cross = 2 * _gaussian_valid(a * b) - 2 * mean_a * mean_b
+    spread = _gaussian_valid(a * a + b * b) - mean_a ** 2 - mean_b ** 2
+    return float(np.mean(luminance * (cross + c2) / (spread + c2)))
 
 
 def copy_like(model: ModelLike) -> ModelLike:
@@ -96,15 +110,70 @@ def randomise(layer: keras.layers.Layer, seed: int) -> None:
         name = variable.path.rsplit("/", 1)[-1]
         initializer = getattr(layer, f"{name}_initializer", None)
         shape = tuple(variable.shape)
+        values = None
         if isinstance(initializer, keras.initializers.Initializer):
-            config = initializer.get_config()
-            if "seed" in config:
-                config["seed"] = int(seed * 1000 + k)
-            values = np.asarray(type(initializer).from_config(config)(shape))
-        else:
-            old = np.asarray(variable.numpy())
+            values = initial_values(initializer, shape, np.random.default_rng([seed, k]))
+            if values is None:   # an initialiser numpy does not know: its own draw, which depends on the backend
+                config = initializer.get_config()
+                if "seed" in config:
+                    config["seed"] = int(seed * 1000 + k)
+                values = keras.ops.convert_to_numpy(type(initializer).from_config(config)(shape))
+        if values is None:
+            old = keras.ops.convert_to_numpy(variable.value)
             values = rng.normal(old.mean(), old.std() or 0.05, shape)
-        variable.assign(values.astype(variable.dtype))
+        variable.assign(np.asarray(values).astype(variable.dtype))
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[float, float]:
+    """(fan in, fan out) of a weight, as Keras's initialisers count them."""
+    if len(shape) < 1:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    receptive = float(np.prod(shape[:-2])) if len(shape) > 2 else 1.0
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float) -> np.ndarray:
+    """Normal values redrawn until within two standard deviations of 0."""
+    values = rng.standard_normal(shape)
+    outside = np.abs(values) > 2
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(values) > 2
+    return values * stddev
+
+
+def initial_values(initializer: keras.initializers.Initializer, shape: tuple[int, ...],
+                   rng: np.random.Generator) -> np.ndarray | None:
+    """Values drawn with numpy from the distribution of one of Keras's own initialisers
+    (variance scaling, Glorot, He and LeCun included; normal, uniform, truncated normal,
+    constants), so that a randomised layer is the same on every backend; None for another
+    initialiser."""
+    config = initializer.get_config()
+    if isinstance(initializer, keras.initializers.VarianceScaling) and not config.get("input_axes"):
+        fan_in, fan_out = _fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[initializer.mode]
+        scale = initializer.scale / max(1.0, fan)
+        if initializer.distribution == "truncated_normal":
+            return _truncated_normal(rng, shape, np.sqrt(scale) / 0.87962566103423978)
+        if initializer.distribution == "untruncated_normal":
+            return rng.standard_normal(shape) * np.sqrt(scale)
+        limit = np.sqrt(3.0 * scale)
+        return rng.uniform(-limit, limit, shape)
+    if isinstance(initializer, keras.initializers.TruncatedNormal):
+        return config["mean"] + _truncated_normal(rng, shape, config["stddev"])
+    if isinstance(initializer, keras.initializers.RandomNormal):
+        return rng.normal(config["mean"], config["stddev"], shape)
+    if isinstance(initializer, keras.initializers.RandomUniform):
+        return rng.uniform(config["minval"], config["maxval"], shape)
+    if isinstance(initializer, keras.initializers.Zeros):
+        return np.zeros(shape)
+    if isinstance(initializer, keras.initializers.Ones):
+        return np.ones(shape)
+    if isinstance(initializer, keras.initializers.Constant):
+        return np.full(shape, config["value"])
+    return None
 
 
 @dataclass
