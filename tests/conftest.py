@@ -13,6 +13,17 @@ import pytest
 L = keras.layers
 
 
+def same_weights_everywhere(model: keras.Model, seed: int) -> keras.Model:
+    """Draw ``model``'s trainable weights again with numpy, each from its layer's own initialiser
+    (as the sanity check's randomisation does), so that a test model holds the same weights on
+    every Keras backend: ``keras.utils.set_random_seed`` alone gives each backend its own."""
+    from cnnviz_widgets.methods.sanity import randomise
+
+    for i, layer in enumerate(model._flatten_layers(include_self=False)):
+        randomise(layer, seed * 1000 + i)
+    return model
+
+
 def tiny_functional(size: int = 32, classes: int = 3, *, separate_softmax: bool = False) -> keras.Model:
     """conv -> pool -> conv -> GAP -> Dense(softmax), with fixed names."""
     keras.utils.set_random_seed(1)
@@ -28,7 +39,7 @@ def tiny_functional(size: int = 32, classes: int = 3, *, separate_softmax: bool 
         out = L.Activation("softmax", name="probs")(x)
     else:
         out = L.Dense(classes, activation="softmax", name="head")(x)
-    return keras.Model(inp, out, name="tiny_functional")
+    return same_weights_everywhere(keras.Model(inp, out, name="tiny_functional"), 1)
 
 
 def tutorial_sequential() -> keras.Model:
@@ -43,19 +54,19 @@ def tutorial_sequential() -> keras.Model:
         L.Dense(3, activation="softmax"),
     ])
     model.build((None, 48, 48, 3))
-    return model
+    return same_weights_everywhere(model, 2)
 
 
 def sequential_with_input() -> keras.Model:
     keras.utils.set_random_seed(3)
-    return keras.Sequential([
+    return same_weights_everywhere(keras.Sequential([
         keras.Input((32, 32, 3)),
         L.Conv2D(5, 3, activation="relu", name="c1"),
         L.MaxPooling2D(name="p1"),
         L.Conv2D(7, 3, activation="relu", name="c2"),
         L.GlobalMaxPooling2D(name="gmp"),
         L.Dense(4, activation="softmax", name="out"),
-    ], name="seq_in")
+    ], name="seq_in"), 3)
 
 
 def random_image(size: int = 32, seed: int = 0) -> np.ndarray:

@@ -58,6 +58,8 @@ COVERED = {
     "-m cnnviz_widgets.precompute VGG16": "test_precompute_commands",
     "/hub/user-redirect/git-pull?repo=": "test_the_nbgitpuller_link",
     'recorder = cw.TrainingRecorder("runs/shapes"': "test_training_blocks",
+    'os.environ["KERAS_BACKEND"] = "jax"': "test_backends_blocks",
+    "scripts/requirements.py --extras jax,lab --without tensorflow": "test_backends_blocks (and make test's .venv-jax)",
     "dashboard.inspector.snapshot = 3": "test_training_blocks",
     'timeline = cw.TrainingTimeline(inspector, x_axis="steps")': "test_training_blocks",
 }
@@ -92,6 +94,7 @@ START_UP_NOISE = ("oneDNN custom operations", "cuInit", "cuda_executor", "TF_ENA
 """Lines TensorFlow's C++ side prints while it starts (the red block under a notebook's first cell)."""
 
 
+@pytest.mark.tensorflow
 def test_tensorflow_starts_quietly_in_the_documented_order():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     for code in ("import cnnviz_widgets as cw\nimport keras", "import cnnviz_widgets as cw\nimport tensorflow"):
@@ -442,3 +445,43 @@ def test_training_blocks(tmp_path, monkeypatch):
     assert timeline.wait(120) and timeline.x_axis == "steps" and timeline.snapshot_slider.value == 0
     assert namespace["inspector"].snapshot_shown.kind == "start"
     timeline.close()
+
+
+def test_backends_blocks():
+    """docs/backends.md: the first cell picks JAX by itself; the JAX-only install asks for every declared
+    requirement of the package and its lab extra, and JAX, and not TensorFlow."""
+    python = Path(sys.executable) if cw.backend.NAME == "jax" else ROOT / ".venv-jax" / "bin" / "python"
+    assert python.exists(), "make test builds .venv-jax before running the suite"
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run([str(python), "-c", block('os.environ["KERAS_BACKEND"] = "jax"', "docs/backends.md")],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.split() == ["jax"], done.stderr[-2000:]
+
+    import tomllib
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from requirements import requirement_name
+
+    command = next(line for line in block("scripts/requirements.py --extras jax,lab").splitlines()
+                   if line.startswith("python scripts/requirements.py"))
+    printed = subprocess.run([sys.executable, *command.split()[1:command.split().index(">")]], capture_output=True,
+                             text=True, check=True, cwd=ROOT).stdout.split()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    declared = project["dependencies"] + extras["lab"] + extras["jax"]
+    assert sorted(printed) == sorted(r for r in declared if requirement_name(r) != "tensorflow")
+    assert "tensorflow" not in {requirement_name(r) for r in printed} and "jax" in map(requirement_name, printed)
+
+
+def test_the_backends_tables_are_the_benchmarks_stored_numbers():
+    """docs/backends.md and benchmarks/README.md show benchmarks/backends.py's stored output."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import backends
+
+    stored = backends.load()
+    for path in backends.PAGES:
+        text = path.read_text()
+        assert backends.with_table(text, stored) == text, f"run: python benchmarks/backends.py ({path.name})"
+    assert set(stored["tensorflow"]["default"]) == set(stored["jax"]["default"]) == set(cw.HEATMAP_METHODS)
+    for backend in ("tensorflow", "jax"):
+        assert 0 < stored[backend]["import_seconds"] < 60 and 100 < stored[backend]["import_rss_mib"] < 4000

@@ -70,7 +70,8 @@ def test_the_wheel_in_a_fresh_environment_runs_the_quick_start(built, tmp_path):
     run = tmp_path / "elsewhere"
     run.mkdir()
     done = subprocess.run([str(python), "-c", quick_start], cwd=run, capture_output=True, text=True, timeout=600,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"})
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3",
+                               "KERAS_BACKEND": cw.backend.NAME})
     assert done.returncode == 0, done.stderr[-4000:]
     where, summary = done.stdout.strip().splitlines()[-2:]
     assert where.startswith(fresh_site), where                 # the wheel's copy, not the repository's

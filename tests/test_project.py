@@ -94,3 +94,16 @@ def test_mypy_is_clean():
 
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_only_the_backend_module_knows_the_backend():
+    """Compilation, gradients and hashing go through cnnviz_widgets/backend.py; the rest is keras.ops.
+    TensorFlow is also imported where it is the input (tf.data) or its start-up is silenced."""
+    allowed = {"tensorflow": {"backend.py", "_startup.py", "dataset/sources.py"},
+               "jax": {"backend.py"}, "torch": {"backend.py"}}
+    for path in sorted((ROOT / "cnnviz_widgets").rglob("*.py")):
+        name = path.relative_to(ROOT / "cnnviz_widgets").as_posix()
+        text = path.read_text()
+        for package, where in allowed.items():
+            imports = re.findall(rf"^\s*(?:import {package}\b|from {package}[\s.])", text, re.M)
+            assert not imports or name in where, f"{name} imports {package}"

@@ -13,12 +13,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 import cnnviz_widgets as cw
 from tests.conftest import tiny_functional
 from tests.dataset import assert_same_scan
+from tests.tensorflow_only import tf
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,6 +100,7 @@ def test_a_folder_scan_skips_and_reports_bad_files(tiny, tmp_path):
     np.testing.assert_allclose(listed.probabilities, unlabelled.probabilities, atol=1e-6)
 
 
+@pytest.mark.tensorflow
 def test_tf_data_batched_and_not_gives_the_same_scan(tiny):
     images, labels = images_and_labels(40, seed=3)
     from_arrays = cw.scan(tiny, (images, labels), batch_size=8)

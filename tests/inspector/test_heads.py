@@ -5,11 +5,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import cnnviz_widgets as cw
 from cnnviz_widgets.render import decode_png
 from tests.conftest import random_image
+from tests.tensorflow_only import tf
 
 L = keras.layers
 
@@ -52,6 +52,7 @@ def normalised(raw: np.ndarray) -> np.ndarray:
     return relu / relu.max() if relu.max() > 0 else relu
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("activation", ["sigmoid", None], ids=["sigmoid", "logit"])
 def test_binary_heads_give_two_classes(activation):
     model = conv_net(L.Dense(1, activation=activation))
@@ -134,6 +135,7 @@ def test_softmax_head_and_forced_heads():
         cw.ModelInspector(model, head="nope")
 
 
+@pytest.mark.tensorflow
 def test_score_head_explains_a_regression_output_as_is():
     model = conv_net(L.Dense(1, name="age"))
     inspector = cw.ModelInspector(model, head="score")

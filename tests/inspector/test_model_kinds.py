@@ -233,6 +233,7 @@ def test_g_subclassed_model_never_built_asks_for_input_shape():
     assert inspector.layer("conv").output_shape == (18, 18, 4)
 
 
+@pytest.mark.tensorflow
 def test_g_untraceable_subclassed_model_says_why():
     model = EagerOnlyNet()
     model(np.zeros((1, 24, 24, 3), np.float32))
@@ -267,6 +268,7 @@ def test_model_is_not_mutated_by_tracing():
     assert graph.feature_model is not model
 
 
+@pytest.mark.tensorflow
 def test_traced_graph_gives_gradients_from_logits_to_a_nested_inner_layer(small_vgg_base):
     """What the CAM methods build on: one graph from the input to an inner layer and the logits."""
     import tensorflow as tf

@@ -131,6 +131,7 @@ def test_dotted_names_inside_nested_models_resolve():
         inspector.layer("body.v1/out_rel")
 
 
+@pytest.mark.tensorflow
 def test_tensorflows_kernels_of_a_freed_model_are_released_once():
     """A freed model's cached kernels are dropped at the next trace (once), not while models live."""
     from cnnviz_widgets.inspector.graph import release_freed_kernels

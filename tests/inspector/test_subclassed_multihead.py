@@ -76,7 +76,7 @@ def test_the_inspector_reads_the_class_head(subject):
     inspector, twin = subject
     assert inspector.output_names == ("output_0", "output_1", "output_2") and inspector.output_name == "output_2"
     assert inspector.head == "softmax" and inspector.n_classes == 2
-    np.testing.assert_allclose(inspector.probabilities, twin(inspector.batch).numpy()[0], atol=1e-6)
+    np.testing.assert_allclose(inspector.probabilities, np.array(twin(inspector.batch))[0], atol=1e-6)
 
 
 @pytest.mark.parametrize("method", list(cw.HEATMAP_METHODS))
@@ -126,8 +126,8 @@ def test_every_widget_draws_it(subject):
             assert [w.errors.message for w in parts] == [""] * len(parts), type(widget).__name__
             picture = decode_png(widget.png)
             assert picture.reshape(-1, picture.shape[-1]).std(axis=0).max() > 1, type(widget).__name__
-        np.testing.assert_allclose(scan.probabilities[0], twin(inspector.preprocess(
-            random_image(SIZE, seed=0)[None].astype(np.float32))).numpy()[0], atol=1e-5)
+        np.testing.assert_allclose(scan.probabilities[0], np.array(twin(inspector.preprocess(
+            random_image(SIZE, seed=0)[None].astype(np.float32))))[0], atol=1e-5)
     finally:
         for widget in (cam, layers, gallery, sweeper, dashboard, browser):
             widget.close()

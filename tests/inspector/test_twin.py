@@ -57,7 +57,7 @@ def test_a_twin_with_other_weights_computes_with_them(inspector):
     other.set_weights([w + 0.1 for w in other.get_weights()])
     twin = inspector.twin(weights=other.get_weights())
     twin.set_image(random_image(32, seed=4))
-    expected = other(inspector.batch).numpy()[0]
+    expected = np.array(other(inspector.batch))[0]
     np.testing.assert_allclose(twin.probabilities, expected, atol=1e-6)
     assert np.abs(twin.probabilities - inspector.probabilities).max() > 1e-3
     assert twin.fingerprint != inspector.fingerprint

@@ -7,12 +7,12 @@ import warnings
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from cnnviz_widgets import ArgumentError, LayerNotFoundError, ModelInspector
 from cnnviz_widgets.methods import HEATMAP_METHODS, grad_cam, grad_cam_plus_plus, layer_cam, score_cam
 from tests.conftest import tiny_functional, tutorial_sequential, weights_snapshot
 from tests.methods.tiny_models import identity_cam_model, images, nested_transfer_model
+from tests.tensorflow_only import tf
 
 ALL_CAMS = [m.function for m in HEATMAP_METHODS.values() if m.family == "cam" and not m.fixed]
 """Every declared class activation map (the variants share their function)."""
@@ -24,10 +24,10 @@ def reference_grad_cam(features_and_logits, x, classes, size):
     with tf.GradientTape() as tape:
         features, logits = features_and_logits(x, tape)
         score = tf.reduce_sum(logits * tf.one_hot(classes, logits.shape[-1]), axis=1)
-    grads = tape.gradient(score, features).numpy()
-    features = features.numpy()
+    grads = np.array(tape.gradient(score, features))
+    features = np.array(features)
     cam = np.maximum((grads.mean(axis=(1, 2), keepdims=True) * features).sum(-1), 0)
-    cam = tf.image.resize(cam[..., None], (size, size)).numpy()[..., 0]
+    cam = np.array(tf.image.resize(cam[..., None], (size, size)))[..., 0]
     peak = cam.reshape(len(cam), -1).max(1)
     return cam / np.where(peak > 0, peak, 1)[:, None, None]
 
@@ -43,6 +43,7 @@ def test_every_cam_of_the_hand_model_is_the_normalised_input(method):
     assert cam.dtype == np.float32 and cam.shape == (1, 8, 8)
 
 
+@pytest.mark.tensorflow
 def test_grad_cam_matches_a_direct_gradient_tape_from_the_logits_layer():
     model = tiny_functional(separate_softmax=True)
     x, classes = images(3, 32), np.array([0, 2, 1])
@@ -56,6 +57,7 @@ def test_grad_cam_matches_a_direct_gradient_tape_from_the_logits_layer():
     np.testing.assert_allclose(grad_cam(model, x, classes, "relu2"), expected, atol=1e-5)
 
 
+@pytest.mark.tensorflow
 def test_grad_cam_uses_the_logit_of_a_dense_softmax_head_without_changing_the_model():
     model = tiny_functional()  # Dense(3, activation="softmax") named "head"
     before = weights_snapshot(model)
@@ -76,6 +78,7 @@ def test_grad_cam_uses_the_logit_of_a_dense_softmax_head_without_changing_the_mo
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.tensorflow
 def test_grad_cam_through_a_nested_base_model():
     model = nested_transfer_model()
     base = model.layers[0]
@@ -96,6 +99,7 @@ def test_grad_cam_through_a_nested_base_model():
     np.testing.assert_allclose(grad_cam(inspector, x, classes), expected, atol=1e-5)
 
 
+@pytest.mark.tensorflow
 def test_grad_cam_on_a_sequential_built_without_input_like_seed_001():
     model = tutorial_sequential()
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -112,6 +116,7 @@ def test_grad_cam_on_a_sequential_built_without_input_like_seed_001():
     np.testing.assert_allclose(grad_cam(model, x, classes, convs[2].name), expected, atol=1e-5)
 
 
+@pytest.mark.tensorflow
 def test_grad_cam_plus_plus_and_layer_cam_closed_forms():
     model = tiny_functional(separate_softmax=True)
     x, classes = images(2, 32, seed=4), np.array([1, 0])
@@ -119,33 +124,34 @@ def test_grad_cam_plus_plus_and_layer_cam_closed_forms():
     with tf.GradientTape() as tape:
         features, logits = sub(tf.constant(x))
         score = tf.gather(logits, classes, axis=1, batch_dims=1)
-    g, a = tape.gradient(score, features).numpy(), features.numpy()
+    g, a = np.array(tape.gradient(score, features)), np.array(features)
     alpha = g**2 / np.where(2 * g**2 + a.sum((1, 2), keepdims=True) * g**3 != 0,
                             2 * g**2 + a.sum((1, 2), keepdims=True) * g**3, 1)
     plus = np.maximum(((alpha * np.maximum(g, 0)).sum((1, 2), keepdims=True) * a).sum(-1), 0)
     layer = np.maximum((np.maximum(g, 0) * a).sum(-1), 0)
     for method, small in ((grad_cam_plus_plus, plus), (layer_cam, layer)):
-        expected = tf.image.resize(small[..., None], (32, 32)).numpy()[..., 0]
+        expected = np.array(tf.image.resize(small[..., None], (32, 32)))[..., 0]
         expected /= expected.reshape(2, -1).max(1)[:, None, None]
         np.testing.assert_allclose(method(model, x, classes, "relu2"), expected, atol=1e-5)
 
 
+@pytest.mark.tensorflow
 def test_score_cam_matches_a_one_mask_at_a_time_loop():
     model = tiny_functional()
     x, classes = images(2, 32, seed=5), np.array([0, 2])
     conv = keras.Model(model.input, model.get_layer("relu2").output)
     expected = []
     for i in range(2):
-        acts = conv(x[i:i + 1]).numpy()[0]
+        acts = np.array(conv(x[i:i + 1]))[0]
         cam = np.zeros(acts.shape[:2], np.float32)
         for k in range(acts.shape[-1]):
-            mask = tf.image.resize(acts[None, ..., k:k + 1], (32, 32)).numpy()[0]
+            mask = np.array(tf.image.resize(acts[None, ..., k:k + 1], (32, 32)))[0]
             if mask.max() == mask.min():
                 continue
             mask = (mask - mask.min()) / (mask.max() - mask.min())
-            prob = model(x[i:i + 1] * mask).numpy()[0, classes[i]]
+            prob = np.array(model(x[i:i + 1] * mask))[0, classes[i]]
             cam += prob * acts[..., k]
-        expected.append(tf.image.resize(np.maximum(cam, 0)[None, ..., None], (32, 32)).numpy()[0, ..., 0])
+        expected.append(np.array(tf.image.resize(np.maximum(cam, 0)[None, ..., None], (32, 32)))[0, ..., 0])
     expected = np.stack(expected)
     expected /= expected.reshape(2, -1).max(1)[:, None, None]
     steps = []
@@ -154,13 +160,14 @@ def test_score_cam_matches_a_one_mask_at_a_time_loop():
     assert steps[-1][0] == steps[-1][1] and len(steps) >= 2
 
 
+@pytest.mark.tensorflow
 def test_faster_score_cam_keeps_the_channels_of_highest_variance():
     model = tiny_functional()
     x = images(1, 32, seed=6)
-    acts = keras.Model(model.input, model.get_layer("relu2").output)(x).numpy()[0]
+    acts = np.array(keras.Model(model.input, model.get_layer("relu2").output)(x))[0]
     top = int(acts.reshape(-1, acts.shape[-1]).var(0).argmax())
     got = score_cam(model, x, 0, "relu2", max_channels=1)
-    expected = tf.image.resize(acts[None, ..., top:top + 1], (32, 32)).numpy()[0, ..., 0]
+    expected = np.array(tf.image.resize(acts[None, ..., top:top + 1], (32, 32)))[0, ..., 0]
     np.testing.assert_allclose(got[0], expected / expected.max(), atol=1e-5)
     with pytest.raises(ArgumentError, match="max_channels"):
         score_cam(model, x, 0, "relu2", max_channels=0)
@@ -180,7 +187,7 @@ def test_an_all_zero_map_stays_zero_without_warnings(method):
 def test_class_index_none_explains_each_images_top_class():
     model = tiny_functional()
     x = images(4, 32, seed=7)
-    top = model(x).numpy().argmax(1)
+    top = np.array(model(x)).argmax(1)
     np.testing.assert_array_equal(grad_cam(model, x, None, "relu2"), grad_cam(model, x, top, "relu2"))
 
 

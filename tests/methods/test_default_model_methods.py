@@ -18,7 +18,7 @@ SEED = 424242
 def fresh(default_inspector):
     batch = cw.generate_shapes(160, size=96, seed=SEED)
     x = default_inspector.preprocess(batch.images.astype(np.float32))
-    predicted = default_inspector.model(x).numpy().argmax(1)
+    predicted = np.array(default_inspector.model(x)).argmax(1)
     correct = predicted == batch.labels
     return x[correct], batch.labels[correct], batch.masks[correct], correct.mean()
 

@@ -17,7 +17,7 @@ def naive_occlusion(model, x, classes, patch, stride, fill_of):
     n, h, w, _ = x.shape
     out = np.zeros((n, h, w))
     for i in range(n):
-        intact = model(x[i:i + 1]).numpy()[0, classes[i]]
+        intact = np.array(model(x[i:i + 1]))[0, classes[i]]
         fill = fill_of(x[i:i + 1])[0]
         total, count = np.zeros((h, w)), np.zeros((h, w))
         rows = sorted(set(list(range(0, h - patch + 1, stride)) + [h - patch]))
@@ -26,7 +26,7 @@ def naive_occlusion(model, x, classes, patch, stride, fill_of):
             for c in cols:
                 hidden = x[i].copy()
                 hidden[r:r + patch, c:c + patch] = fill[r:r + patch, c:c + patch]
-                drop = intact - model(hidden[None]).numpy()[0, classes[i]]
+                drop = intact - np.array(model(hidden[None]))[0, classes[i]]
                 total[r:r + patch, c:c + patch] += drop
                 count[r:r + patch, c:c + patch] += 1
         out[i] = total / count
@@ -57,7 +57,7 @@ def test_occlusion_equals_the_naive_loop(fill, patch, stride):
 def test_occlusion_on_nested_and_input_less_models(factory, size):
     model = factory()
     x = images(1, size, seed=2)
-    classes = model(x).numpy().argmax(1)
+    classes = np.array(model(x)).argmax(1)
     expected = naive_occlusion(model, x, classes, 12, 12, lambda im: np.zeros_like(im))
     np.testing.assert_allclose(occlusion(model, x, None, patch=12, fill=0.0), expected, atol=1e-5)
 
@@ -70,14 +70,14 @@ def test_the_sweep_keeps_the_coarse_grid_and_each_steps_probability():
                             progress=lambda done, total: steps.append((done, total)))
     assert sweep.grid.shape == sweep.probabilities.shape == (1, 4, 4)
     assert sweep.rows.tolist() == sweep.cols.tolist() == [0, 8, 16, 24]
-    intact = model(x).numpy()[0, 1]
+    intact = np.array(model(x))[0, 1]
     np.testing.assert_allclose(sweep.intact, [intact], rtol=1e-6)
     np.testing.assert_allclose(sweep.grid, intact - sweep.probabilities, atol=1e-7)
     # without overlap, the heatmap is the grid blown up to patch blocks
     np.testing.assert_allclose(sweep.heatmap[0], np.kron(sweep.grid[0], np.ones((8, 8))), atol=1e-7)
     hidden = x.copy()
     hidden[0, 8:16, 16:24] = 0
-    np.testing.assert_allclose(sweep.probabilities[0, 1, 2], model(hidden).numpy()[0, 1], atol=1e-6)
+    np.testing.assert_allclose(sweep.probabilities[0, 1, 2], np.array(model(hidden))[0, 1], atol=1e-6)
     assert steps == [(6, 16), (12, 16), (16, 16)]
 
 
