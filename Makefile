@@ -6,7 +6,13 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test docs venv clean-venv test-pythons
+# The JAX-only environment: the same declared requirements with jax instead of tensorflow (see
+# docs/backends.md); make test runs the quick suite and the tour in it under KERAS_BACKEND=jax.
+JAX_VENV := .venv-jax
+JAX_STAMP := $(JAX_VENV)/.installed-stamp
+JAX_TESTS := (not slow and not browser and not tensorflow) or classroom
+
+.PHONY: lab test test-jax docs venv clean-venv test-pythons
 
 venv: $(STAMP)
 
@@ -20,14 +26,28 @@ $(STAMP): pyproject.toml cnnviz_widgets/_version.py
 	$(VENV)/bin/jupyter labextension disable --level=sys_prefix jupyterlab-jupytext
 	touch $(STAMP)
 
+$(JAX_STAMP): pyproject.toml cnnviz_widgets/_version.py scripts/requirements.py
+	test -x $(JAX_VENV)/bin/python || $(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) scripts/requirements.py --extras jax,dev --without tensorflow > $(JAX_VENV)/requirements.txt
+	$(JAX_VENV)/bin/python -m pip install --quiet -r $(JAX_VENV)/requirements.txt
+	$(JAX_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(JAX_STAMP)
+
 ## The main job: JupyterLab on the tour notebook (embedded default model, works offline).
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_tour.ipynb
 
-## The whole test suite (the browser tests need Chromium: installed here when root with apt).
-test: $(STAMP)
+## The whole test suite under TensorFlow (the browser tests need Chromium: installed here when root
+## with apt), then the quick suite and the tour under JAX, in an environment without TensorFlow.
+test: $(STAMP) $(JAX_STAMP)
 	scripts/ensure_chromium.sh
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-jax
+
+test-jax: $(JAX_STAMP)
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -m "$(JAX_TESTS)" --ignore=tests/browser \
+	  --ignore=tests/dataset/test_ray.py $(PYTEST_ARGS)
 
 ## The documentation site in docs/_build/html, built offline with every notebook executed; a warning
 ## fails the build (tests/test_docs.py runs the same build, so make test checks it).
@@ -51,4 +71,4 @@ test-pythons:
 	done
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(JAX_VENV)

@@ -121,6 +121,7 @@ def test_every_notebook_is_tested_and_built_by_the_script():
 
 
 @pytest.mark.slow
+@pytest.mark.classroom
 def test_tour(tmp_path):
     run = execute("00_tour.ipynb", tmp_path)
     assert "ModelInspector 'cnnviz_shapes'" in "".join(o.get("data", {}).get("text/plain", "") for o in run.outputs)
