@@ -80,7 +80,9 @@ def test_a_corrupt_snapshot_file_is_refused_when_picked(timed):
 
 def test_widgets_follow_the_snapshot(timed):
     _, inspector = timed
-    browser = cw.LayerBrowser(inspector, layer="conv1")
+    inspector.snapshot = 0
+    strongest = int(inspector.activations("conv1").reshape(-1, 4).max(0).argmax())   # not a dead channel
+    browser = cw.LayerBrowser(inspector, layer="conv1", channel=strongest)
     browser.wait()
     pictures = {}
     for index in (0, 5):
