@@ -177,7 +177,8 @@ def _guided(forward: Callable, top: float | None = None) -> Callable:
         y = forward(x)
 
         def grad(*args, upstream=None):
-            upstream = args[0] if args else upstream   # TensorFlow passes it by position, JAX by name
+            if upstream is None:   # TensorFlow passes it by position; JAX by name; torch by name,
+                upstream = args[0]  # after the forward's inputs by position
             passed = (y > 0) & (upstream > 0)
             if top is not None:
                 passed = passed & (y < top)

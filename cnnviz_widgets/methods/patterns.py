@@ -160,9 +160,12 @@ def _classic_step(graph: TracedGraph, target: str, matrix: np.ndarray, offset: n
         model, spatial = _objective_model(graph, target)
         h, w, c = graph.input.shape[1:]
 
+        colour, shift = ops.convert_to_tensor(matrix), ops.convert_to_tensor(offset)   # not numpy: torch's
+        # tensors that need a gradient cannot meet a numpy array in an operator
+
         def step(pixels, indices, step_size):
             def total(p):
-                objective = _reduce(model(ops.tensordot(p, matrix, 1) + offset, training=False), indices, spatial)
+                objective = _reduce(model(ops.tensordot(p, colour, 1) + shift, training=False), indices, spatial)
                 return ops.sum(objective), objective
 
             objective, grads = backend.value_and_gradient(total, pixels)
@@ -204,7 +207,7 @@ def _irfft2(real: Any, imag: Any, h: int, w: int) -> Any:
     return ops.einsum("...yk,kx->...yx", rows_real, cos_x) - ops.einsum("...yk,kx->...yx", rows_imag, sin_x)
 
 
-def _to_pixels(spectrum: Any, scale: np.ndarray, h: int, w: int, channels: int) -> Any:
+def _to_pixels(spectrum: Any, scale: Any, h: int, w: int, channels: int) -> Any:
     """(B, C, h, w//2+1, 2) Fourier coefficients -> (B, h, w, C) pixels in [0, 1]."""
     image = _irfft2(spectrum[..., 0] * scale, spectrum[..., 1] * scale, h, w)   # (B, C, h, w)
     image = ops.transpose(image, (0, 2, 3, 1)) / 4.0
@@ -249,7 +252,8 @@ def _robust_step(graph: TracedGraph, target: str, matrix: np.ndarray, offset: np
     def build():
         model, spatial = _objective_model(graph, target)
         h, w, c = graph.input.shape[1:]
-        scale = _fourier_scale(h, w, recipe.decay)
+        scale = ops.convert_to_tensor(_fourier_scale(h, w, recipe.decay))   # tensors, as in _classic_step
+        colour, shift = ops.convert_to_tensor(matrix), ops.convert_to_tensor(offset)
         spec = Spec((None, c, h, w // 2 + 1, 2))
         beta1, beta2, eps = 0.9, 0.999, 1e-8
 
@@ -263,7 +267,7 @@ def _robust_step(graph: TracedGraph, target: str, matrix: np.ndarray, offset: np
                 view = _zoom_and_rotate(view, zoom_angle[0], zoom_angle[1])
             view = _jitter(view, recipe.jitter // 2, offsets[2:])
             view = ops.image.resize(view, (h, w), interpolation="bilinear")
-            objective = _reduce(model(ops.tensordot(view, matrix, 1) + offset, training=False), indices, spatial)
+            objective = _reduce(model(ops.tensordot(view, colour, 1) + shift, training=False), indices, spatial)
             tv = (ops.mean(ops.abs(pixels[:, 1:] - pixels[:, :-1]), axis=(1, 2, 3))
                   + ops.mean(ops.abs(pixels[:, :, 1:] - pixels[:, :, :-1]), axis=(1, 2, 3)))
             l2 = ops.mean(ops.square(pixels - 0.5), axis=(1, 2, 3))

@@ -78,7 +78,7 @@ def outputs() -> dict[str, np.ndarray]:
 
     residual = residual_model()
     xr = np.random.default_rng(1).random((2, 32, 32, 3)).astype(np.float32)
-    found["residual/probabilities"] = np.asarray(residual(xr))
+    found["residual/probabilities"] = keras.ops.convert_to_numpy(residual(xr))
     for name in ("grad_cam", "hires_cam", "ablation_cam", "saliency", "guided_backprop", "eigen_cam"):
         found[f"residual/{name}"] = cw.heatmap(residual, xr, method=name, layer="top_conv")
     found["residual/grad_cam_inner"] = cw.heatmap(residual, xr, method="grad_cam", layer="block/inner_relu6")
