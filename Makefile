@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # The JAX-only environment: the same declared requirements with jax instead of tensorflow (see
-# docs/backends.md); make test runs the quick suite and the tour in it under KERAS_BACKEND=jax.
+# docs/backends.md); make test runs the quick suite (less the tests marked default_backend) and the
+# tour in it under KERAS_BACKEND=jax.
 JAX_VENV := .venv-jax
 JAX_STAMP := $(JAX_VENV)/.installed-stamp
-JAX_TESTS := (not slow and not browser and not tensorflow) or classroom
+JAX_TESTS := (not slow and not browser and not tensorflow and not default_backend) or classroom
 
 .PHONY: lab test test-jax docs venv clean-venv test-pythons
 

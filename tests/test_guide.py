@@ -162,6 +162,7 @@ def _run_page_block(marker: str, namespace: dict, wait: str) -> dict:
     return namespace
 
 
+@pytest.mark.default_backend   # the docs' own examples; the backends page's run under JAX
 def test_widget_pages(tmp_path, monkeypatch):
     """The example on each widget's page runs and does what its comments say."""
     monkeypatch.chdir(tmp_path)
@@ -258,6 +259,7 @@ def test_export_command(tmp_path):
     assert len(images) >= 10
 
 
+@pytest.mark.default_backend   # the docs' own examples; the backends page's run under JAX
 def test_methods_example_runs_and_says_what_it_claims(capsys):
     code = block("m.grad_cam(inspector, x)")
     namespace: dict = {}
@@ -360,6 +362,7 @@ def test_adding_a_gradient_cam_block(functional_model):
         HEATMAP_METHODS.pop("positive_grad_cam", None)
 
 
+@pytest.mark.default_backend   # the docs' own examples; the backends page's run under JAX
 def test_store_block(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     from PIL import Image

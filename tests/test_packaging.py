@@ -16,6 +16,9 @@ import pytest
 
 import cnnviz_widgets as cw
 
+# the wheel's contents and a fresh venv built with TensorFlow
+pytestmark = pytest.mark.default_backend
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = ("cnnviz_widgets/embedded/default_model.keras", "cnnviz_widgets/embedded/samples/")
 

@@ -10,6 +10,9 @@ import pytest
 
 import cnnviz_widgets as cw
 
+# lint, types and the project's layout: the same whatever the backend
+pytestmark = pytest.mark.default_backend
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

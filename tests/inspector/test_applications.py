@@ -16,6 +16,10 @@ import skimage.data
 import cnnviz_widgets as cw
 from cnnviz_widgets.render import decode_png
 
+# every keras.applications architecture: passes under JAX too (checked 2026-12-05), 2.5 min there;
+# tests/inspector/test_model_kinds.py runs the model kinds under JAX
+pytestmark = pytest.mark.default_backend
+
 SIZE = 128
 """Input side the architectures are built at: at least every one's minimum, and large enough
 that each keeps a final feature map larger than 1x1."""

@@ -11,6 +11,10 @@ import pytest
 import cnnviz_widgets as cw
 from cnnviz_widgets.methods import deletion_auc, grad_cam, insertion_auc, occlusion, pointing_game
 
+# the methods' quality on the default model: under JAX every method's map equals TensorFlow's
+# (tests/backends, in the TensorFlow suite)
+pytestmark = pytest.mark.default_backend
+
 SEED = 424242
 
 
