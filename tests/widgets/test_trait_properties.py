@@ -14,6 +14,10 @@ from hypothesis import strategies as st
 import cnnviz_widgets as cw
 from cnnviz_widgets.widgets._controls import declared_controls
 
+# what a trait refuses and keeps is the widgets' own logic, the same on every backend (a minute
+# of generated cases under JAX too)
+pytestmark = pytest.mark.default_backend
+
 WIDGETS = [cw.LayerBrowser, cw.FilterGallery, cw.CamOverlay, cw.OcclusionSweeper, cw.DatasetBrowser]
 
 _INSPECTORS: dict[str, cw.ModelInspector] = {}
