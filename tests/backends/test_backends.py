@@ -122,11 +122,12 @@ def test_weight_digests_tell_weights_apart_and_keep_the_stored_fingerprint_forma
     assert len(cw.store.model_fingerprint(cw.load_default_model())) == 40
 
 
-def _outputs(backend: str, path: Path) -> dict[str, np.ndarray]:
-    python = VENVS[backend] / "bin" / "python"
+def _outputs(backend: str, path: Path, python: str | Path | None = None) -> dict[str, np.ndarray]:
+    """backend_outputs.py's results under ``backend``, run by ``python`` (default: that backend's venv)."""
+    python = Path(python or VENVS[backend] / "bin" / "python")
     if not python.exists():
         pytest.fail(f"{python} is missing: make test builds it before running the suite")
-    done = subprocess.run([str(python), str(OUTPUTS), str(path)], capture_output=True, text=True, timeout=900,
+    done = subprocess.run([str(python), str(OUTPUTS), str(path)], capture_output=True, text=True, timeout=1800,
                           env={**os.environ, "KERAS_BACKEND": backend}, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     found = dict(np.load(path))

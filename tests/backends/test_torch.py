@@ -9,10 +9,9 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from tests.backends.test_backends import OUTPUTS, ROOT, _outputs, assert_same_results
+from tests.backends.test_backends import _outputs, assert_same_results
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
@@ -21,9 +20,5 @@ def test_every_result_is_the_same_under_torch_and_tensorflow(tmp_path):
     python = os.environ.get("CNNVIZ_TORCH_PYTHON", sys.executable)
     if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode != 0:
         pytest.skip(f"torch is not importable by {python}; set CNNVIZ_TORCH_PYTHON to an interpreter that has it")
-    done = subprocess.run([python, str(OUTPUTS), str(tmp_path / "torch.npz")], capture_output=True, text=True,
-                          timeout=1800, env={**os.environ, "KERAS_BACKEND": "torch"}, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    got = dict(np.load(tmp_path / "torch.npz"))
-    assert str(got.pop("backend")) == "torch"
+    got = _outputs("torch", tmp_path / "torch.npz", python=python)
     assert_same_results(got, _outputs("tensorflow", tmp_path / "tf.npz"))
