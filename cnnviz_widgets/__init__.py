@@ -12,7 +12,7 @@ if _startup.check_backend() == "tensorflow":
     _startup.hide_own_retracing_warnings()
 
 from cnnviz_widgets import backend, methods, render
-from cnnviz_widgets.dataset import Scan, load_scan, scan, shapes_dataset
+from cnnviz_widgets.dataset import RayEngine, Scan, load_scan, scan, shapes_dataset
 from cnnviz_widgets.embedded.default_model import default_model_report, load_default_model, sample_images
 from cnnviz_widgets.embedded.shapes import CLASS_NAMES as SHAPE_CLASS_NAMES
 from cnnviz_widgets.embedded.shapes import generate_shapes
@@ -115,6 +115,7 @@ __all__ = [
     "OcclusionSweeper",
     "Prediction",
     "PreprocessingError",
+    "RayEngine",
     "ResultStore",
     "Run",
     "RunError",

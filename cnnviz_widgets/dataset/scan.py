@@ -25,6 +25,7 @@ import numpy as np
 from cnnviz_widgets.dataset.batches import Engine, ScanJob, apply_batch
 from cnnviz_widgets.dataset.checkpoint import read_manifest, read_state, write_checkpoint
 from cnnviz_widgets.dataset.local_engine import local_partials
+from cnnviz_widgets.dataset.ray_engine import RayEngine
 from cnnviz_widgets.dataset.result import Scan, ScanState, scan_from_state
 from cnnviz_widgets.dataset.sources import DataSource, as_source
 from cnnviz_widgets.errors import ArgumentError
@@ -35,13 +36,13 @@ ENGINES = ("local", "ray")
 """The engines a scan runs on: this process, or Ray Data (an optional extra, see ``dataset.ray_engine``)."""
 
 
-def _engine(name: str) -> Engine:
-    """The engine called ``name`` (Ray is imported only when asked for)."""
-    if name == "ray":
-        from cnnviz_widgets.dataset.ray_engine import ray_partials
-
-        return ray_partials
-    return local_partials
+def _engine(engine: str | RayEngine) -> Engine:
+    """The engine ``engine`` names, or the :class:`RayEngine` given (Ray is imported only when it runs)."""
+    if isinstance(engine, RayEngine):
+        return engine
+    if engine not in ENGINES:
+        raise ArgumentError(f"engine must be one of {list(ENGINES)} or a RayEngine; got {engine!r}")
+    return RayEngine() if engine == "ray" else local_partials
 
 
 def _scan_layers(inspector: ModelInspector, layers: Sequence[str] | None) -> list[str]:
@@ -93,8 +94,9 @@ def _progress_reporter(progress: Any, total: int | None) -> Callable[[int], None
 
 
 def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, data: Any, *,
-         layers: Sequence[str] | str | None = None, top_k: int = 9, batch_size: int = 64, engine: str = "local",
-         store: str | os.PathLike | None = None, progress: Any = None, checkpoint_every: int = 20) -> Scan:
+         layers: Sequence[str] | str | None = None, top_k: int = 9, batch_size: int = 64,
+         engine: str | RayEngine = "local", store: str | os.PathLike | None = None, progress: Any = None,
+         checkpoint_every: int = 20) -> Scan:
     """Scan ``data`` once through the model and return a :class:`Scan`.
 
     Args:
@@ -109,7 +111,8 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
         batch_size: images per forward pass.
         engine: ``"local"`` (batched compiled passes in this process, images read by two
             threads) or ``"ray"`` (Ray Data actors, each loading the model once; on the cluster
-            ``ray.init`` connected to, or a local instance). Both give the same scan.
+            ``ray.init`` connected to, or a local instance), or a :class:`RayEngine` to set its
+            actors and their GPUs. Every engine gives the same scan.
         store: a folder to write the scan to (npz + JSON manifest); by default, on an inspector
             with a result store, a folder inside it named by the model, settings and data (a
             ``tf.data`` stream, whose items are not known in advance, is not stored). If it already holds an
@@ -122,8 +125,7 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
 
     An image that cannot be read is skipped and listed in :attr:`Scan.skipped`, never fatal.
     """
-    if engine not in ENGINES:
-        raise ArgumentError(f"engine must be one of {list(ENGINES)}; got {engine!r}")
+    run_engine = _engine(engine)
     for name, value in (("top_k", top_k), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ArgumentError(f"{name} must be a positive int; got {value!r}")
@@ -162,7 +164,7 @@ def scan(model_or_inspector: keras.Model | ModelInspector | str | os.PathLike, d
                                      "saved_at": time.time()}, state.arrays(names, n_classes))
 
     job = ScanJob(inspector, source, state.consumed, names, label_map, int(top_k), int(batch_size))
-    partials = _engine(engine)(job)
+    partials = run_engine(job)
     batches = 0
     try:
         for partial in partials:

@@ -96,8 +96,8 @@ def test_the_ray_engine_streams_its_items_a_window_at_a_time(local_ray, tmp_path
     from cnnviz_widgets.dataset.batches import ScanJob
     from cnnviz_widgets.dataset.sources import as_source
 
-    monkeypatch.setattr(ray_engine, "WINDOW", 48)
-    data = cw.shapes_dataset(150, seed=8)
+    monkeypatch.setattr(ray_engine, "WINDOW", 32)       # two windows (each starts its actors: ~10 s)
+    data = cw.shapes_dataset(64, seed=8)
     inspector = cw.ModelInspector()
     source = as_source(data)
     pulled = []
@@ -110,11 +110,22 @@ def test_the_ray_engine_streams_its_items_a_window_at_a_time(local_ray, tmp_path
 
     monkeypatch.setattr(source, "items", counted)
     job = ScanJob(inspector, source, 0, inspector.conv_layer_names[-2:], None, 5, 16)
-    partials = ray_engine.ray_partials(job)
+    partials = ray_engine.RayEngine()(job)
     first = next(partials)
-    assert len(first["sources"]) == 16 and len(pulled) <= 48      # one window pulled, not 150 items
+    assert len(first["sources"]) == 16 and len(pulled) <= 32      # one window pulled, not 64 items
     rest = list(partials)
-    assert len(pulled) == 150 and sum(len(p["sources"]) for p in [first, *rest]) == 150
+    assert len(pulled) == 64 and sum(len(p["sources"]) for p in [first, *rest]) == 64
     local = cw.scan(inspector, data, layers=job.layers, top_k=5, batch_size=16)
     distributed = cw.scan(inspector, data, layers=job.layers, top_k=5, batch_size=16, engine="ray")
     assert_same_scan(local, distributed, rtol=1e-6)
+
+
+def test_a_ray_engine_runs_the_pool_it_is_given_and_refuses_gpus_the_cluster_lacks(local_ray):
+    data = cw.shapes_dataset(64, seed=9)
+    inspector = cw.ModelInspector()
+    with pytest.raises(cw.ArgumentError, match=r"gpus_per_actor=1 but the Ray cluster has 0 GPUs \(CPU 2\)"):
+        cw.scan(inspector, data, batch_size=16, engine=cw.RayEngine(gpus_per_actor=1))
+    before = set(_reducer_actors())
+    one = cw.scan(inspector, data, batch_size=16, engine=cw.RayEngine(actors=1))
+    assert len(set(_reducer_actors()) - before) == 1                   # one actor, not one per CPU
+    assert_same_scan(cw.scan(inspector, data, batch_size=16), one, rtol=1e-6)

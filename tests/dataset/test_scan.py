@@ -115,7 +115,7 @@ def test_tf_data_batched_and_not_gives_the_same_scan(tiny):
 
 def test_bad_arguments_say_what_they_got(tiny, tmp_path):
     images, _ = images_and_labels(4)
-    with pytest.raises(cw.ArgumentError, match="engine must be one of"):
+    with pytest.raises(cw.ArgumentError, match=r"engine must be one of \['local', 'ray'\] or a RayEngine; got 'spark'"):
         cw.scan(tiny, images, engine="spark")
     with pytest.raises(cw.ArgumentError, match="top_k must be a positive int; got 0"):
         cw.scan(tiny, images, top_k=0)
@@ -246,3 +246,25 @@ def test_progress_true_draws_a_tqdm_bar_to_the_end(tiny, capsys):
     assert "scan" in err and "20/20" in err and "img/s" in err
     with pytest.raises(cw.ArgumentError, match="progress must be None, True"):
         cw.scan(tiny, images, progress="yes")
+
+
+def test_a_ray_engine_sizes_its_pool_from_the_cluster_and_checks_its_settings():
+    """Without starting Ray: the pool a RayEngine asks for on a cluster of given resources."""
+    cpus = {"CPU": 16.0}
+    gpus = {"CPU": 16.0, "GPU": 4.0}
+    assert cw.RayEngine().pool_size(cpus, {"CPU": 6.0}) == 6                    # the free CPUs
+    assert cw.RayEngine().pool_size(cpus, {}) == 1
+    assert cw.RayEngine(actors=3).pool_size(cpus, cpus) == 3
+    assert cw.RayEngine(gpus_per_actor=1).pool_size(gpus, gpus) == 4               # one actor per GPU
+    assert cw.RayEngine(gpus_per_actor=0.5).pool_size(gpus, {"GPU": 1.0}) == 2     # two share a free GPU
+    assert cw.RayEngine(actors=2, gpus_per_actor=1).pool_size(gpus, gpus) == 2
+    with pytest.raises(cw.ArgumentError, match=r"gpus_per_actor=1 but the Ray cluster has 0 GPUs \(CPU 16\)"):
+        cw.RayEngine(gpus_per_actor=1).pool_size(cpus, cpus)
+    with pytest.raises(cw.ArgumentError, match=r"gpus_per_actor=2 but the Ray cluster has 1 GPUs \(CPU 2, GPU 1\)"):
+        cw.RayEngine(gpus_per_actor=2).pool_size({"CPU": 2.0, "GPU": 1.0, "memory": 1e9}, {})
+    for bad, match in (({"actors": 0}, "actors must be a positive int or None; got 0"),
+                       ({"actors": 1.5}, "got 1.5"), ({"actors": True}, "got True"),
+                       ({"gpus_per_actor": -1}, "gpus_per_actor must be a number >= 0; got -1"),
+                       ({"gpus_per_actor": "1"}, "got '1'")):
+        with pytest.raises(cw.ArgumentError, match=match):
+            cw.RayEngine(**bad)
