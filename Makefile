@@ -40,11 +40,11 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_tour.ipynb
 
 ## The whole test suite under TensorFlow (the browser tests need Chromium: installed here when root
-## with apt), then the quick suite and the tour under JAX, in an environment without TensorFlow.
+## with apt) and the quick suite and the tour under JAX, in an environment without TensorFlow: the JAX
+## run goes beside the TensorFlow suite's tests, the browser tests after both (scripts/test_suites.sh).
 test: $(STAMP) $(JAX_STAMP)
 	scripts/ensure_chromium.sh
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory test-jax
+	MAKE="$(MAKE)" PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_suites.sh
 
 test-jax: $(JAX_STAMP)
 	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -m "$(JAX_TESTS)" --ignore=tests/browser \

@@ -16,9 +16,39 @@ MISSING = {**os.environ, "CNNVIZ_CHROMIUM": "/nonexistent/chromium"}
 def test_make_test_prepares_chromium_before_pytest_and_ci_runs_make_test():
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert recipe.index("scripts/ensure_chromium.sh") < recipe.index("-m pytest")
+    assert recipe.index("scripts/ensure_chromium.sh") < recipe.index("scripts/test_suites.sh")
     assert "make test" in (ROOT / ".ci" / "run").read_text()
-    assert os.access(ROOT / "scripts" / "ensure_chromium.sh", os.X_OK)
+    for script in ("ensure_chromium.sh", "test_suites.sh"):
+        assert os.access(ROOT / "scripts" / script, os.X_OK)
+
+
+def _fake_suites(tmp_path, jax_status: int, tf_status: int = 0) -> subprocess.CompletedProcess:
+    """scripts/test_suites.sh with a stand-in pytest (records its arguments, exits ``tf_status``)
+    and a stand-in make for the JAX run (prints a line, exits ``jax_status``)."""
+    calls = tmp_path / "calls"
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\necho "pytest $*" >> {calls}\nexit {tf_status}\n')
+    make = tmp_path / "make"
+    make.write_text(f'#!/bin/sh\necho "make $*" >> {calls}\necho "the JAX run says hello"\nexit {jax_status}\n')
+    for stub in (python, make):
+        stub.chmod(0o755)
+    env = {**os.environ, "CNNVIZ_TEST_PYTHON": str(python), "MAKE": str(make), "PYTEST_ARGS": ""}
+    return subprocess.run([str(ROOT / "scripts" / "test_suites.sh")], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_make_test_runs_the_jax_run_beside_the_suite_then_the_browser_tests_and_fails_if_any_fails(tmp_path):
+    run = _fake_suites(tmp_path, jax_status=0)
+    assert run.returncode == 0, run.stdout + run.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert sorted(calls[:2]) == ["make --no-print-directory test-jax", "pytest -m pytest -m not browser"]
+    assert calls[2:] == ["pytest -m pytest -m browser"]                 # alone, after both
+    assert run.stdout.index("the JAX run says hello") < run.stdout.index("The browser tests")
+    assert re.search(r"TensorFlow suite \d+ s \(exit 0\), JAX run beside it \d+ s \(exit 0\)", run.stdout)
+    failed_jax = _fake_suites(tmp_path, jax_status=3)
+    assert failed_jax.returncode == 1 and "(exit 3), browser tests" in failed_jax.stdout
+    failed_tf = _fake_suites(tmp_path, jax_status=0, tf_status=2)
+    assert failed_tf.returncode == 1 and re.search(r"TensorFlow suite \d+ s \(exit 2\)", failed_tf.stdout)
 
 
 def test_without_chromium_the_setup_script_says_how_to_install_it_and_goes_on():
